@@ -1,0 +1,57 @@
+"""Solve a problem: its kind's exact derivation, under the time limit, then the independent check."""
+from __future__ import annotations
+
+import signal
+import threading
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+from .errors import SpecError
+from .fields import python_ctx
+from .kinds import kind_module
+from .limits import DEFAULT, Limits
+from .problem import Problem
+from .solution import Solution
+from .spec import make_problem
+from .verify import verify
+
+
+@contextmanager
+def time_limit(seconds: int, problem: Problem) -> Iterator[None]:
+    """Stop a derivation that runs past `seconds` (main thread only; elsewhere no limit)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(_signum, _frame):
+        raise problem.error((), f"derivation took longer than {seconds} s (limit 'seconds')")
+
+    old = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
+def as_problem(problem: Problem | dict[str, Any], seed: int = 0, digits: int = 4,
+               limits: Limits = DEFAULT) -> Problem:
+    """A Problem from a Problem or a plain dict (Python values; floats read by their shortest repr)."""
+    if isinstance(problem, Problem):
+        return problem
+    if not isinstance(problem, dict):
+        raise SpecError(f"expected a problem as a dict, got {type(problem).__name__}")
+    raw = dict(problem)
+    raw.setdefault("id", "problem")
+    return make_problem(raw, python_ctx(str(raw["id"]), limits), seed, digits)
+
+
+def solve(problem: Problem | dict[str, Any], seed: int = 0, digits: int = 4, limits: Limits = DEFAULT) -> Solution:
+    """Derive a problem exactly and check every answer against an independent float64 recomputation."""
+    p = as_problem(problem, seed, digits, limits)
+    module = kind_module(p.kind)
+    with time_limit(limits.seconds, p):
+        solution = module.solve(p)
+        verify(solution, module.recompute(p))
+    return solution

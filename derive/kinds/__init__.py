@@ -1,0 +1,16 @@
+"""The one visible registry of kinds: each is a module with FIELDS, solve(problem) and recompute(problem)."""
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+KINDS: dict[str, str] = {
+    "softmax": "derive.kinds.softmax",
+    "batch_norm": "derive.kinds.batch_norm",
+    "text": "derive.kinds.text",
+}
+
+
+def kind_module(name: str) -> ModuleType:
+    """The module of a registered kind (imported on first use, so `import derive` stays light)."""
+    return importlib.import_module(KINDS[name])

@@ -1,0 +1,196 @@
+"""Kind `batch_norm`: mean, variance, normalize, scale and shift; with `upstream`, the backward pass."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import sympy
+
+from .. import fields as F
+from ..latex import Latex, chain, decimals, tex
+from ..problem import Problem
+from ..solution import Solution
+
+SHOWN_FEATURES = 3
+
+FIELDS = F.table(
+    x=F.Field(F.vector_or_matrix, required=True),
+    gamma=F.Field(F.scalar_or_vector, sympy.Integer(1)),
+    beta=F.Field(F.scalar_or_vector, sympy.Integer(0)),
+    eps=F.Field(F.nonnegative, sympy.Integer(0)),
+    variance=F.Field(F.choice("biased", "unbiased"), "biased"),
+    upstream=F.Field(F.vector_or_matrix),
+)
+
+
+def _columns(p: Problem) -> list[list[sympy.Rational]]:
+    """One list per feature (a vector x is one feature over the batch)."""
+    if isinstance(p.x[0], list):
+        return [list(col) for col in zip(*p.x)]
+    return [list(p.x)]
+
+
+def _per_feature(p: Problem, name: str) -> list[sympy.Rational]:
+    value, features = p.values[name], len(_columns(p))
+    if isinstance(value, list):
+        return value
+    return [value] * features
+
+
+def validate(p: Problem) -> None:
+    """Shapes of gamma, beta, upstream; enough samples; a nonzero variance when eps is 0."""
+    features = len(_columns(p))
+    matrix_x = isinstance(p.x[0], list)
+    for name in ("gamma", "beta"):
+        value = p.values[name]
+        if isinstance(value, list) and len(value) != features:
+            if not matrix_x:
+                raise p.error(name, f"a vector x is one feature: give {name} as one number, not a list")
+            raise p.error(name, f"expected one {name} per feature ({features}), got {len(value)}")
+    if p.upstream is not None and F.shape(p.upstream) != F.shape(p.x):
+        raise p.error("upstream", f"expected the shape of x ({F.shape_text(F.shape(p.x))}), "
+                                  f"got {F.shape_text(F.shape(p.upstream))}")
+    n = len(_columns(p)[0])
+    if p.variance == "unbiased" and n < 2:
+        raise p.error("variance", "unbiased variance needs at least 2 samples")
+    if p.eps == 0:
+        for j, col in enumerate(_columns(p)):
+            if all(v == col[0] for v in col):
+                where = "feature" if matrix_x else "batch"
+                raise p.error("x", f"the {where} {j if matrix_x else ''}{' ' if matrix_x else ''}has zero variance "
+                                   "and eps is 0: x̂ would divide by zero (give eps > 0)".replace("  ", " "))
+
+
+def _stats(col: list, eps: sympy.Rational, unbiased: bool) -> tuple:
+    n = len(col)
+    mean = sympy.Add(*col) / n
+    var = sympy.Add(*[(v - mean) ** 2 for v in col]) / (n - 1 if unbiased else n)
+    std = sympy.sqrt(var + eps)
+    xhat = [sympy.radsimp((v - mean) / std) for v in col]
+    return mean, var, std, xhat
+
+
+def solve(p: Problem) -> Solution:
+    """Per feature: μ, σ², x̂ = (x − μ)/√(σ² + ε), y = γx̂ + β; backward when upstream is given."""
+    s = Solution(p)
+    d = p.digits
+    cols = _columns(p)
+    gammas, betas = _per_feature(p, "gamma"), _per_feature(p, "beta")
+    unbiased = p.variance == "unbiased"
+    n = len(cols[0])
+    divisor = "N - 1" if unbiased else "N"
+    s.step("The batch-norm transform",
+           Latex(r"\mu = \frac{1}{N}\sum_i x_i, \quad \sigma^2 = \frac{1}{%s}\sum_i (x_i - \mu)^2, \quad "
+                 r"\hat{x}_i = \frac{x_i - \mu}{\sqrt{\sigma^2 + \varepsilon}}, \quad y_i = \gamma \hat{x}_i + \beta"
+                 % divisor),
+           text=f"Each feature is normalized over the batch of $N = {n}$ samples"
+                + (" with the unbiased (sample) variance, divided by $N - 1$" if unbiased else
+                   " with the biased (population) variance, divided by $N$, as batch norm does in training")
+                + f"; $\\varepsilon = {tex(p.eps)}$.")
+    means, variances, xhats, outputs = [], [], [], []
+    for j, col in enumerate(cols):
+        mean, var, std, xhat = _stats(col, p.eps, unbiased)
+        y = [sympy.expand(gammas[j] * v + betas[j]) for v in xhat]
+        means.append(mean), variances.append(var), xhats.append(xhat), outputs.append(y)
+        if j < SHOWN_FEATURES:
+            _show_feature(s, p, j, col, mean, var, std, xhat, y, gammas[j], betas[j], len(cols) > 1)
+    if len(cols) > SHOWN_FEATURES:
+        s.step(f"Features {SHOWN_FEATURES} to {len(cols) - 1}", text="The same steps, feature by feature.")
+    matrix_x = isinstance(p.x[0], list)
+    rows = (lambda cs: [list(r) for r in zip(*cs)]) if matrix_x else (lambda cs: cs[0])
+    one = (lambda v: v) if matrix_x else (lambda v: v[0])
+    s.answer("mean", one(means), symbol=r"\mu")
+    s.answer("variance", one(variances), symbol=r"\sigma^2")
+    s.answer("normalized", rows(xhats), symbol=r"\hat{x}")
+    s.answer("output", rows(outputs), symbol=r"y")
+    for j, xhat in enumerate(xhats):
+        total = sympy.expand(sympy.Add(*xhat))
+        if total != 0 and abs(sympy.N(total, 50)) > sympy.Float("1e-45"):
+            raise AssertionError(f"{p.id}: normalized feature {j} does not have mean 0")
+    s.check("The normalized values have mean 0 exactly" + (" in every feature." if matrix_x else "."))
+    if p.upstream is not None:
+        _backward(s, p, cols, xhats, variances, gammas)
+    return s
+
+
+def _show_feature(s: Solution, p: Problem, j: int, col: list, mean, var, std, xhat: list, y: list,
+                  gamma, beta, several: bool) -> None:
+    """The worked steps of one feature."""
+    d, n = p.digits, len(col)
+    tag = f" (feature {j})" if several else ""
+    unbiased = p.variance == "unbiased"
+    m = n - 1 if unbiased else n
+    sum_x = " + ".join(tex(v) if v >= 0 else f"({tex(v)})" for v in col)
+    sq = " + ".join(f"({tex(v)} - {tex(mean) if mean >= 0 else '(' + tex(mean) + ')'})^2" for v in col)
+    sq_values = " + ".join(tex((v - mean) ** 2) for v in col)
+    s.step("Mean and variance" + tag,
+           chain(Latex(r"\mu"), Latex(r"\frac{%s}{%d}" % (sum_x, n)), mean, approx_digits=d),
+           chain(Latex(r"\sigma^2"), Latex(r"\frac{%s}{%d}" % (sq, m)), Latex(r"\frac{%s}{%d}" % (sq_values, m)),
+                 var, approx_digits=d),
+           chain(Latex(r"\sqrt{\sigma^2 + \varepsilon}"), Latex(r"\sqrt{%s + %s}" % (tex(var), tex(p.eps))), std,
+                 approx_digits=d))
+    s.step("Normalize, then scale and shift" + tag,
+           chain(Latex(r"\hat{\mathbf{x}} = \frac{\mathbf{x} - %s}{%s}" % (tex(mean), tex(std))), xhat,
+                 approx_digits=d),
+           chain(Latex(r"\mathbf{y} = %s\,\hat{\mathbf{x}} + %s" % (tex(gamma), tex(beta))), y, approx_digits=d))
+
+
+def _backward(s: Solution, p: Problem, cols, xhats, variances, gammas) -> None:
+    """dL/dγ = Σ g·x̂, dL/dβ = Σ g, dL/dx = γ/σ·(g − mean(g) − x̂·Σ(g x̂)/M) with M the variance's divisor."""
+    d = p.digits
+    matrix_x = isinstance(p.x[0], list)
+    g_cols = [list(c) for c in zip(*p.upstream)] if matrix_x else [list(p.upstream)]
+    n = len(cols[0])
+    m = n - 1 if p.variance == "unbiased" else n
+    grad_gamma, grad_beta, grad_x = [], [], []
+    for j, (g, xhat) in enumerate(zip(g_cols, xhats)):
+        std = sympy.sqrt(variances[j] + p.eps)
+        sum_g = sympy.Add(*g)
+        sum_gx = sympy.expand(sympy.Add(*[a * b for a, b in zip(g, xhat)]))
+        grad_gamma.append(sum_gx)
+        grad_beta.append(sum_g)
+        grad_x.append([sympy.radsimp(sympy.expand(gammas[j] / std * (gi - sum_g / n - xi * sum_gx / m)))
+                       for gi, xi in zip(g, xhat)])
+        if j < SHOWN_FEATURES:
+            tag = f" (feature {j})" if len(cols) > 1 else ""
+            s.step("Backward pass" + tag,
+                   chain(Latex(r"\frac{\partial\mathcal{L}}{\partial\beta} = \sum_i g_i"), sum_g),
+                   chain(Latex(r"\frac{\partial\mathcal{L}}{\partial\gamma} = \sum_i g_i \hat{x}_i"), sum_gx,
+                         approx_digits=d),
+                   chain(Latex(r"\frac{\partial\mathcal{L}}{\partial x_i} = \frac{\gamma}{\sqrt{\sigma^2+\varepsilon}}"
+                               r"\left(g_i - \frac{1}{N}\sum_k g_k - \hat{x}_i \frac{1}{%s}\sum_k g_k \hat{x}_k\right)"
+                               % ("N-1" if m != n else "N")), grad_x[-1], approx_digits=d),
+                   text="$g = \\partial\\mathcal{L}/\\partial y$ is the upstream gradient. The mean and the variance "
+                        "depend on every $x_i$, so each input's gradient has three parts: its own path, through "
+                        "the mean and through the variance.")
+    rows = [list(r) for r in zip(*grad_x)] if matrix_x else grad_x[0]
+    s.answer("grad_x", rows, symbol=r"\partial\mathcal{L}/\partial x")
+    s.answer("grad_gamma", grad_gamma if matrix_x else grad_gamma[0], symbol=r"\partial\mathcal{L}/\partial\gamma")
+    s.answer("grad_beta", grad_beta if matrix_x else grad_beta[0], symbol=r"\partial\mathcal{L}/\partial\beta")
+
+
+def recompute(p: Problem) -> dict[str, Any]:
+    """Independent float64 forward and backward (the textbook vectorized formulas)."""
+    x = np.array(p.x, dtype=float)
+    x2 = x.reshape(-1, 1) if x.ndim == 1 else x
+    gamma = np.array(_per_feature(p, "gamma"), dtype=float)
+    beta = np.array(_per_feature(p, "beta"), dtype=float)
+    ddof = 1 if p.variance == "unbiased" else 0
+    mean = x2.mean(axis=0)
+    var = x2.var(axis=0, ddof=ddof)
+    std = np.sqrt(var + float(p.eps))
+    xhat = (x2 - mean) / std
+    y = gamma * xhat + beta
+    squeeze = (lambda a: a[:, 0]) if x.ndim == 1 else (lambda a: a)
+    scalar = (lambda a: float(a[0])) if x.ndim == 1 else (lambda a: a)
+    out = {"mean": scalar(mean), "variance": scalar(var), "normalized": squeeze(xhat), "output": squeeze(y)}
+    if p.upstream is not None:
+        g = np.array(p.upstream, dtype=float).reshape(x2.shape)
+        n = x2.shape[0]
+        dxhat = g * gamma
+        dvar = np.sum(dxhat * (x2 - mean), axis=0) * -0.5 * std ** -3
+        dmean = -np.sum(dxhat, axis=0) / std
+        dx = dxhat / std + dvar * 2 * (x2 - mean) / (n - ddof) + dmean / n
+        out.update(grad_x=squeeze(dx), grad_gamma=scalar(np.sum(g * xhat, axis=0)),
+                   grad_beta=scalar(np.sum(g, axis=0)))
+    return out

@@ -1,0 +1,155 @@
+"""Kind `softmax`: probabilities from logits (with temperature); with a target, cross-entropy and its gradient."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import sympy
+
+from .. import fields as F
+from ..latex import Latex, chain, decimals, matrix, tex
+from ..problem import Problem
+from ..solution import Solution
+
+SUM = sympy.Symbol("S")
+SHOWN_ROWS = 3   # rows of a batch worked in full; the rest follow the same rule
+
+
+def _target(value: Any, ctx: F.Ctx) -> int | list[int]:
+    """A class index (0-based), or one per row."""
+    if isinstance(value, list):
+        return F.vector(value, ctx, F.nonnegative_int)
+    return F.nonnegative_int(value, ctx)
+
+
+FIELDS = F.table(
+    logits=F.Field(F.vector_or_matrix, required=True),
+    temperature=F.Field(F.positive, sympy.Integer(1)),
+    target=F.Field(_target),
+)
+
+
+def validate(p: Problem) -> None:
+    """Targets must match the rows and index a class."""
+    rows = _rows(p)
+    if p.target is None:
+        return
+    batch = isinstance(p.logits[0], list)
+    targets = p.target if isinstance(p.target, list) else [p.target]
+    if batch and not isinstance(p.target, list):
+        raise p.error("target", f"a matrix of logits needs one target per row: a list of {len(rows)} class indices")
+    if not batch and isinstance(p.target, list):
+        raise p.error("target", "one vector of logits takes one class index, not a list")
+    if len(targets) != len(rows):
+        raise p.error("target", f"expected {len(rows)} targets (one per row of logits), got {len(targets)}")
+    classes = len(rows[0])
+    for i, t in enumerate(targets):
+        if t >= classes:
+            where = ("target", i) if batch else "target"
+            raise p.error(where, f"class index {t} is out of range: there are {classes} classes, 0 to {classes - 1}")
+
+
+def _rows(p: Problem) -> list[list[sympy.Rational]]:
+    return p.logits if isinstance(p.logits[0], list) else [p.logits]
+
+
+def _shape_like(p: Problem, rows: list[list]) -> list:
+    """Rows back in the spec's shape (a vector for a vector of logits)."""
+    return rows if isinstance(p.logits[0], list) else rows[0]
+
+
+def solve(p: Problem) -> Solution:
+    """Exponentiate, sum, divide; then −log p_y and (p − y)/(N·T)."""
+    s = Solution(p)
+    d, T = p.digits, p.temperature
+    rows = _rows(p)
+    batch = isinstance(p.logits[0], list)
+    scaled = [[z / T for z in row] for row in rows]
+    s.step("Turn scores into probabilities",
+           Latex(r"p_i = \operatorname{softmax}(\mathbf{z})_i = \frac{e^{z_i/T}}{\sum_j e^{z_j/T}}"),
+           text="Append a softmax layer to the last layer's scores (logits). Exponentiating makes every score "
+                "positive while keeping their order; dividing by the sum makes them add up to 1. "
+                + (f"The temperature is $T = {tex(T)}$." if T != 1 else "The temperature is $T = 1$."))
+    probs = []
+    for n, row in enumerate(scaled):
+        exps = [sympy.exp(z) for z in row]
+        total = sympy.Add(*exps, evaluate=True)
+        probs.append([e / total for e in exps])
+        if n < SHOWN_ROWS:
+            tag = f" (row {n})" if batch else ""
+            lines = []
+            if T != 1:
+                lines.append(chain(Latex(r"\mathbf{z}/T"), Latex(matrix(rows[n]) + "/" + tex(T)), row))
+            lines.append(chain(Latex(r"e^{\mathbf{z}" + ("/T" if T != 1 else "") + "}"), exps, approx_digits=d))
+            lines.append(chain(Latex(r"S = \sum_j e^{z_j" + ("/T" if T != 1 else "") + "}"),
+                               Latex(" + ".join(tex(e) for e in exps)), approx_digits=None)
+                         + Latex(r" \approx " + decimals(total, d)))
+            over_s = [e / SUM for e in exps]
+            lines.append(chain(Latex(r"\mathbf{p} = e^{\mathbf{z}" + ("/T" if T != 1 else "") + "}/S"),
+                               over_s) + Latex(r" \approx " + decimals(probs[-1], d)))
+            s.step("Exponentiate, sum, divide" + tag, *lines)
+    if len(rows) > SHOWN_ROWS:
+        s.step(f"Rows {SHOWN_ROWS} to {len(rows) - 1}", text="The same rule, row by row, gives the matrix below.")
+    s.answer("probabilities", _shape_like(p, probs), symbol=r"\mathbf{p}")
+    for n, row in enumerate(probs):
+        if sympy.cancel(sympy.Add(*row)) != 1:
+            raise AssertionError(f"{p.id}: probabilities of row {n} do not sum to 1")
+    s.check("Each row of probabilities sums to 1 exactly." if batch else "The probabilities sum to 1 exactly.")
+    if p.target is not None:
+        _loss(s, p, scaled, probs)
+    return s
+
+
+def _loss(s: Solution, p: Problem, scaled: list[list], probs: list[list]) -> None:
+    """Cross-entropy (natural log, mean over rows) and its gradient (p − y)/(N·T)."""
+    d, T = p.digits, p.temperature
+    targets = p.target if isinstance(p.target, list) else [p.target]
+    n_rows = len(probs)
+    terms = [sympy.log(sympy.Add(*[sympy.exp(z) for z in row])) - row[t] for row, t in zip(scaled, targets)]
+    loss = sympy.Add(*terms) / n_rows
+    if n_rows == 1:
+        y = targets[0]
+        s.step("Cross-entropy loss",
+               chain(Latex(r"\mathcal{L} = -\log p_{y}"), Latex(rf"-\log p_{{{y}}}"),
+                     Latex(r"\log S - z_{%d}%s" % (y, "/T" if T != 1 else "")), loss, approx_digits=d),
+               text=f"The target class is $y = {y}$ (classes are numbered from 0); the natural logarithm is used.")
+    else:
+        s.step("Cross-entropy loss, mean over the rows",
+               chain(Latex(r"\mathcal{L} = \frac{1}{N}\sum_n -\log p_{n, y_n}"),
+                     Latex(r"\frac{1}{%d}\left(%s\right)" % (n_rows, " + ".join(
+                         rf"-\log p_{{{n},{t}}}" for n, t in enumerate(targets)))), loss, approx_digits=d),
+               text="Targets (0-based class indices): " + ", ".join(str(t) for t in targets) + ".")
+    grads = []
+    for row, t in zip(probs, targets):
+        grads.append([(pk - (1 if k == t else 0)) / (n_rows * T) for k, pk in enumerate(row)])
+    scale = "" if n_rows == 1 and T == 1 else r"\frac{1}{%s}" % (
+        f"{n_rows}" + (r" \cdot " + tex(T) if T != 1 else "") if n_rows > 1 else tex(T))
+    s.step("Gradient of the loss with respect to the logits",
+           chain(Latex(r"\frac{\partial \mathcal{L}}{\partial \mathbf{z}} = " + scale + r"(\mathbf{p} - \mathbf{y})"),
+                 _shape_like(p, grads) if n_rows <= SHOWN_ROWS else matrix(_shape_like(p, grads)),
+                 approx_digits=d),
+           text="$\\mathbf{y}$ is the one-hot vector of the target" + (" in each row" if n_rows > 1 else "")
+                + ("; the mean over rows divides by $N$" if n_rows > 1 else "")
+                + ("; the temperature divides once more by $T$" if T != 1 else "") + ".")
+    s.answer("loss", loss, symbol=r"\mathcal{L}")
+    s.answer("grad_logits", _shape_like(p, grads), symbol=r"\partial\mathcal{L}/\partial\mathbf{z}")
+    s.check("Each row of the gradient sums to 0, as it must (probabilities minus a one-hot vector).")
+
+
+def recompute(p: Problem) -> dict[str, Any]:
+    """Independent float64: stable softmax, log-sum-exp loss, (p − onehot)/(N·T)."""
+    z = np.atleast_2d(np.array([[float(v) for v in row] for row in _rows(p)])) / float(p.temperature)
+    shifted = z - z.max(axis=1, keepdims=True)
+    e = np.exp(shifted)
+    probs = e / e.sum(axis=1, keepdims=True)
+    out = {"probabilities": probs if isinstance(p.logits[0], list) else probs[0]}
+    if p.target is not None:
+        t = np.atleast_1d(np.array(p.target))
+        logsumexp = np.log(e.sum(axis=1)) + z.max(axis=1)
+        n = len(t)
+        out["loss"] = float(np.mean(logsumexp - z[np.arange(n), t]))
+        onehot = np.zeros_like(probs)
+        onehot[np.arange(n), t] = 1
+        grad = (probs - onehot) / (n * float(p.temperature))
+        out["grad_logits"] = grad if isinstance(p.logits[0], list) else grad[0]
+    return out

@@ -1,0 +1,35 @@
+"""Kind `text`: a written answer (plain text with `$…$` math), no numbers to derive."""
+from __future__ import annotations
+
+from .. import fields as F
+from ..problem import Problem
+from ..prose import UnsafeText, to_latex
+from ..solution import Solution
+
+
+def _answer(value, ctx: F.Ctx) -> str:
+    """Plain text whose math passes the whitelist."""
+    body = F.text(value, ctx)
+    if not body.strip():
+        raise ctx.error("expected a non-empty answer")
+    try:
+        to_latex(body)
+    except UnsafeText as exc:
+        raise ctx.error(str(exc)) from None
+    return body
+
+
+FIELDS = F.table(answer=F.Field(_answer, required=True))
+
+
+def solve(p: Problem) -> Solution:
+    """The written answer, as given."""
+    s = Solution(p)
+    s.step("Answer", text=p.answer)
+    return s
+
+
+def recompute(p: Problem) -> dict:
+    """Nothing numeric to recompute."""
+    return {}
+

@@ -1,0 +1,197 @@
+"""SymPy values to LaTeX: numbers, decimals at `digits`, matrices (elided past a size), equation chains."""
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+import sympy
+from sympy.printing.latex import LatexPrinter
+
+MAX_SHOWN = 10      # rows or columns shown in full; larger matrices are elided with dots
+EDGE = 4            # rows/columns kept on each side of the dots
+
+
+class Latex(str):
+    """Text that is already LaTeX: the renderer passes it through unescaped."""
+
+    __slots__ = ()
+
+
+def join(parts: Iterable[str], sep: str = "") -> Latex:
+    """Concatenate LaTeX pieces."""
+    return Latex(sep.join(parts))
+
+
+def group_int(n: int) -> Latex:
+    """120{,}422{,}400: an integer with thousands separators."""
+    sign = "-" if n < 0 else ""
+    digits = f"{abs(n):,}".replace(",", "{,}")
+    return Latex(sign + digits)
+
+
+def is_plain(x: Any) -> bool:
+    """True when the exact value needs no decimal beside it (an integer or a short terminating decimal)."""
+    if isinstance(x, int) or x is None:
+        return True
+    if isinstance(x, sympy.Integer):
+        return True
+    if isinstance(x, sympy.Rational):
+        q = int(x.q)
+        while q % 2 == 0:
+            q //= 2
+        while q % 5 == 0:
+            q //= 5
+        if q != 1:
+            return False
+        digits = str(abs(x.p) * (10 ** 12) // abs(x.q)).rstrip("0")
+        return len(digits.lstrip("0")) <= 6
+    return False
+
+
+def decimal_text(x: Any, digits: int) -> str:
+    """`x` rounded to `digits` significant digits, as plain text (0.6590, -1.828, 12.00)."""
+    if x is None:
+        return "—"
+    if isinstance(x, int) or isinstance(x, sympy.Integer):
+        return f"{int(x)}"
+    value = sympy.N(x, max(digits + 5, 20))
+    if value == 0:
+        return "0"
+    if not value.is_real:
+        raise ValueError(f"not a real number: {x}")
+    text = f"{float(value):.{digits}g}" if abs(value) < 1e300 else str(value)
+    if "e" in text:
+        mantissa, exp = text.split("e")
+        return f"{mantissa}e{int(exp)}"
+    # keep trailing zeros that carry the significant digits (0.6590, not 0.659)
+    int_digits = len(text.lstrip("-").split(".")[0].lstrip("0"))
+    if "." not in text and int_digits < digits:
+        text += "." + "0" * (digits - int_digits)
+    elif "." in text:
+        whole, frac = text.split(".")
+        lead = len(whole.lstrip("-").lstrip("0"))
+        sig_frac = len(frac) if lead else len(frac.lstrip("0"))
+        need = digits - lead - sig_frac
+        text += "0" * max(need, 0)
+    return text
+
+
+def decimal(x: Any, digits: int) -> Latex:
+    """The decimal as LaTeX (minus sign and exponent typeset)."""
+    text = decimal_text(x, digits)
+    if "e" in text:
+        mantissa, exp = text.split("e")
+        return Latex(rf"{mantissa} \times 10^{{{int(exp)}}}")
+    return Latex(text)
+
+
+def tex(x: Any) -> Latex:
+    """Exact value as LaTeX: ints with separators, SymPy through sympy.latex, lists as matrices."""
+    if isinstance(x, Latex):
+        return x
+    if x is None:
+        return Latex(r"\text{none}")
+    if isinstance(x, bool):
+        return Latex(r"\text{%s}" % x)
+    if isinstance(x, int):
+        return group_int(x)
+    if isinstance(x, list):
+        return matrix(x, tex)
+    if isinstance(x, sympy.Integer) and abs(int(x)) >= 10000:
+        return group_int(int(x))
+    if isinstance(x, sympy.Float):
+        return Latex(decimal_text(x, 15))
+    return Latex(_PRINTER.doprint(x))
+
+
+def terminating(x: sympy.Rational) -> str:
+    """A rational with a short terminating decimal, written exactly (1/8 → 0.125)."""
+    sign = "-" if x < 0 else ""
+    p, q = abs(int(x.p)), int(x.q)
+    scale = 0
+    while q * 10 ** scale % q or (p * 10 ** scale) % q:
+        scale += 1
+    digits = str(p * 10 ** scale // q).rjust(scale + 1, "0")
+    return sign + (digits[:-scale] + "." + digits[-scale:] if scale else digits)
+
+
+def approx(x: Any, digits: int) -> Latex:
+    """Exact value, then ≈ decimal when the exact form is not already a plain number."""
+    if isinstance(x, list):
+        return matrix(x, lambda v: approx(v, digits))
+    if isinstance(x, sympy.Float):
+        return decimal(x, digits)
+    if is_plain(x):
+        return tex(x)
+    return Latex(rf"{tex(x)} \approx {decimal(x, digits)}")
+
+
+def decimals(x: Any, digits: int) -> Latex:
+    """Only the decimals (a vector or matrix of them, or one)."""
+    if isinstance(x, list):
+        return matrix(x, lambda v: decimals(v, digits))
+    if is_plain(x):
+        return tex(x)
+    return decimal(x, digits)
+
+
+def _elide(items: list, keep: int = EDGE) -> list:
+    """Keep the first and last `keep` items with a None marking the gap, past MAX_SHOWN."""
+    if len(items) <= MAX_SHOWN:
+        return list(items)
+    return list(items[:keep]) + [None] + list(items[-keep:])
+
+
+def matrix(x: list, cell=None) -> Latex:
+    """A vector (shown as a row) or matrix as a bmatrix; large ones elided with ⋯ and ⋮."""
+    cell = cell or tex
+    if not x:
+        return Latex(r"\begin{bmatrix}\end{bmatrix}")
+    if isinstance(x[0], list) and x[0] and isinstance(x[0][0], list):   # a list of matrices
+        return join((matrix(m, cell) for m in x), r",\ ")
+    rows = x if isinstance(x[0], list) else [x]
+    shown_rows = _elide(rows)
+    lines = []
+    for row in shown_rows:
+        if row is None:
+            width = len(_elide(rows[0]))
+            lines.append(" & ".join(r"\vdots" if c is not None else r"\ddots" for c in _elide(rows[0])))
+            continue
+        lines.append(" & ".join(r"\cdots" if c is None else cell(c) for c in _elide(row)))
+    return Latex(r"\begin{bmatrix}" + r" \\ ".join(lines) + r"\end{bmatrix}")
+
+
+def chain(lhs: Any, *rhs: Any, approx_digits: int | None = None) -> Latex:
+    """`lhs = r1 = r2 = … ≈ decimal`: formula, substitution, exact value, as a teacher writes them."""
+    parts = [tex(lhs)] + [tex(r) for r in rhs if r is not None]
+    out = " = ".join(parts)
+    last = rhs[-1] if rhs else None
+    if approx_digits is not None and last is not None and not isinstance(last, Latex):
+        if isinstance(last, list):
+            if not all(is_plain(v) for v in _flat(last)):
+                out += r" \approx " + decimals(last, approx_digits)
+        elif not is_plain(last):
+            out += r" \approx " + decimal(last, approx_digits)
+    return Latex(out)
+
+
+def _flat(x: Any) -> list:
+    if isinstance(x, list):
+        return [v for item in x for v in _flat(item)]
+    return [x]
+
+
+class _DecimalLatexPrinter(LatexPrinter):
+    """SymPy's LaTeX printer, but short terminating rationals print as decimals (e^{0.1}, not e^{1/10})."""
+
+    def _print_Rational(self, expr):  # noqa: N802 (SymPy's naming)
+        if not isinstance(expr, sympy.Integer) and is_plain(expr):
+            return terminating(expr)
+        return super()._print_Rational(expr)
+
+
+_PRINTER = _DecimalLatexPrinter()
+
+
+def symbol(name: str) -> Latex:
+    """A math symbol written as LaTeX by the kind (trusted, not from the spec)."""
+    return Latex(name)

@@ -1,0 +1,105 @@
+"""Exact numbers from spec text: `0.1` is 1/10, `"1/3"` is a third, and nothing is ever evaluated."""
+from __future__ import annotations
+
+import math
+import re
+from fractions import Fraction
+from typing import Any
+
+import sympy
+
+from .yamlsafe import Plain
+
+DECIMAL = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?")  # YAML 1.2 core schema
+FRACTION = re.compile(r"\s*([-+]?[0-9]+)\s*/\s*([0-9]+)\s*")
+BOOLEAN_WORDS = {"true", "false", "yes", "no", "on", "off", "y", "n"}
+OTHER_YAML_NUMBERS = re.compile(
+    r"[-+]?(0x[0-9a-fA-F_]+|0o?[0-7_]+|0b[01_]+|\.(nan|NaN|NAN|inf|Inf|INF)|[0-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)?"
+    r"|[0-9][0-9_]*\.?[0-9_]*([eE][-+]?[0-9]+)?)")
+MAX_EXPONENT = 400
+
+
+class NotANumber(ValueError):
+    """Raised with the reason a value is not an exact number; callers add file and line."""
+
+
+def describe(value: Any) -> str:
+    """A short rendering of a spec value for messages."""
+    if isinstance(value, bool):
+        return "a boolean"
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    text = str(value)
+    return repr(text if len(text) <= 40 else text[:37] + "...")
+
+
+def parse_decimal(text: str) -> sympy.Rational:
+    """Read a YAML 1.2 decimal (`0.1`, `1e-5`, `.5`, `010`) exactly."""
+    mantissa, _, exponent = text.lower().partition("e")
+    if exponent and abs(int(exponent)) > MAX_EXPONENT:
+        raise NotANumber(f"exponent of {text!r} is out of range (at most ±{MAX_EXPONENT})")
+    f = Fraction(mantissa)
+    if exponent:
+        f *= Fraction(10) ** int(exponent)
+    return sympy.Rational(f.numerator, f.denominator)
+
+
+def parse_fraction(text: str) -> sympy.Rational | None:
+    """Read `p/q` exactly, or return None when `text` is not a fraction."""
+    m = FRACTION.fullmatch(text)
+    if not m:
+        return None
+    if int(m.group(2)) == 0:
+        raise NotANumber(f"{text!r} divides by zero")
+    return sympy.Rational(int(m.group(1)), int(m.group(2)))
+
+
+def to_number(value: Any) -> sympy.Rational:
+    """An exact SymPy rational from a spec or Python value; NotANumber says why not."""
+    if isinstance(value, bool) or value is None:
+        raise NotANumber(f"expected a number, got {describe(value)}")
+    if isinstance(value, Plain):
+        return _from_plain(value)
+    if isinstance(value, str):
+        frac = parse_fraction(value)
+        if frac is None:
+            raise NotANumber(f"expected a number, got the string {describe(value)} "
+                             "(a quoted string is a number only as a fraction \"p/q\"; nothing is evaluated)")
+        return frac
+    if isinstance(value, int):
+        return sympy.Integer(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise NotANumber(f"expected a finite number, got {value!r}")
+        return parse_decimal(repr(value))
+    if isinstance(value, Fraction):
+        return sympy.Rational(value.numerator, value.denominator)
+    if isinstance(value, sympy.Rational):
+        return value
+    if isinstance(value, sympy.Basic) and value.is_number and value.is_rational:
+        return sympy.Rational(value)
+    raise NotANumber(f"expected a number, got {describe(value)}")
+
+
+def _from_plain(text: Plain) -> sympy.Rational:
+    """A plain YAML scalar: YAML 1.2 decimals and p/q fractions only."""
+    if DECIMAL.fullmatch(text):
+        return parse_decimal(text)
+    frac = parse_fraction(text)
+    if frac is not None:
+        return frac
+    low = text.lower()
+    if low in BOOLEAN_WORDS:
+        raise NotANumber(f"expected a number, got the boolean {describe(text)}")
+    if low in {"null", "~", ""}:
+        raise NotANumber("expected a number, got nothing (null)")
+    if low.lstrip("+-") in {"nan", ".nan", "inf", ".inf", "infinity"}:
+        raise NotANumber(f"expected a finite number, got {describe(text)}")
+    if OTHER_YAML_NUMBERS.fullmatch(text):
+        raise NotANumber(f"{describe(text)} is not a decimal number: hex, octal, sexagesimal and underscores "
+                         "are not accepted (write it in decimal)")
+    raise NotANumber(f"expected a number, got {describe(text)} (nothing in a spec is evaluated)")

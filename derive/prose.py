@@ -1,0 +1,124 @@
+"""Plain text from a spec to LaTeX: everything escaped, `$…$` math checked against a whitelist."""
+from __future__ import annotations
+
+import re
+
+from .latex import Latex
+
+SPECIALS = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "&": r"\&", "%": r"\%",
+            "#": r"\#", "_": r"\_", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+            "<": r"\textless{}", ">": r"\textgreater{}", "|": r"\textbar{}"}
+UNICODE = {"−": "-", "×": r"\ensuremath{\times}", "·": r"\ensuremath{\cdot}", "≈": r"\ensuremath{\approx}",
+           "≤": r"\ensuremath{\le}", "≥": r"\ensuremath{\ge}", "≠": r"\ensuremath{\ne}", "→": r"\ensuremath{\to}",
+           "←": r"\ensuremath{\leftarrow}", "∂": r"\ensuremath{\partial}", "√": r"\ensuremath{\surd}",
+           "Σ": r"\ensuremath{\Sigma}", "∑": r"\ensuremath{\sum}", "∈": r"\ensuremath{\in}", "ŷ": r"\ensuremath{\hat y}",
+           "⌊": r"\ensuremath{\lfloor}", "⌋": r"\ensuremath{\rfloor}", "⋯": r"\ensuremath{\cdots}",
+           "…": r"\ldots{}", "—": "---", "–": "--", "“": "``", "”": "''", "‘": "`", "’": "'", "•": r"\textbullet{}",
+           "²": r"\ensuremath{^2}", "³": r"\ensuremath{^3}", "¹": r"\ensuremath{^1}", "⁻": r"\ensuremath{^-}",
+           "ᵀ": r"\ensuremath{^\top}", "∞": r"\ensuremath{\infty}", "±": r"\ensuremath{\pm}", "°": r"\ensuremath{^\circ}"}
+GREEK = dict(zip("αβγδεζηθικλμνξπρστυφχψω",
+                 "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi pi rho sigma tau upsilon "
+                 "phi chi psi omega".split()))
+UNICODE.update({ch: rf"\ensuremath{{\{name}}}" for ch, name in GREEK.items()})
+UNICODE["ς"] = r"\ensuremath{\varsigma}"
+for _ch, _cmd in zip("ΓΔΘΛΞΠΦΨΩ", "Gamma Delta Theta Lambda Xi Pi Phi Psi Omega".split()):
+    UNICODE[_ch] = rf"\ensuremath{{\{_cmd}}}"
+
+MATH_COMMANDS = set("""
+alpha beta gamma delta epsilon varepsilon zeta eta theta vartheta iota kappa lambda mu nu xi pi rho sigma tau
+upsilon phi varphi chi psi omega Gamma Delta Theta Lambda Xi Pi Sigma Upsilon Phi Psi Omega
+frac dfrac tfrac sqrt sum prod int log ln exp max min arg argmax argmin lim sin cos tan tanh sigma
+cdot times div pm mp le leq ge geq ne neq approx equiv sim propto in notin subset subseteq cup cap
+to rightarrow leftarrow Rightarrow mapsto infty partial nabla hat bar tilde vec dot ddot mathbf mathrm mathit
+mathcal mathbb boldsymbol text operatorname left right big Big bigl bigr Bigl Bigr lfloor rfloor lceil rceil
+langle rangle ldots cdots vdots ddots quad qquad top intercal circ odot otimes oplus prime mid lVert rVert Vert
+""".split())
+MATH_SYMBOLS = {",", ";", ":", "!", " ", "{", "}", "|", "\\"}   # \, \; \: \! \  \{ \} \| \\
+MATH_ALLOWED_CHARS = re.compile(r"[A-Za-z0-9\s+\-*/=<>()\[\]{}^_.,;:!'|]*")
+
+
+class UnsafeText(ValueError):
+    """Raised when `$…$` math uses something outside the whitelist."""
+
+
+def escape(text: str) -> Latex:
+    """Plain text, typeset literally: every TeX special escaped, common Unicode mapped."""
+    out = []
+    for ch in str(text):
+        if ch in SPECIALS:
+            out.append(SPECIALS[ch])
+        elif ch in UNICODE:
+            out.append(UNICODE[ch])
+        elif ord(ch) < 128 or 0xA0 <= ord(ch) <= 0x17F:
+            out.append(ch if ch != "\t" else " ")
+        else:
+            out.append(rf"\texttt{{[U+{ord(ch):04X}]}}")
+    return Latex("".join(out))
+
+
+def check_math(math: str) -> Latex:
+    """Validate inline math: whitelisted commands only, balanced braces, no `^^`, no `#`, `%`, `&`, `~`."""
+    if "^^" in math:
+        raise UnsafeText("'^^' is not allowed in math")
+    stripped = re.sub(r"\\([A-Za-z]+|.)", "", math)
+    bad = [c for c in stripped if not MATH_ALLOWED_CHARS.fullmatch(c)]
+    if bad:
+        raise UnsafeText(f"character {bad[0]!r} is not allowed in math")
+    for m in re.finditer(r"\\([A-Za-z]+|.?)", math):
+        name = m.group(1)
+        if name.isalpha() and name not in MATH_COMMANDS:
+            raise UnsafeText(f"\\{name} is not allowed in math (allowed: Greek letters, \\frac, \\sqrt, \\sum, "
+                             "\\hat, \\mathbf, \\text and other formula commands)")
+        if not name.isalpha() and name not in MATH_SYMBOLS:
+            raise UnsafeText(f"'\\{name}' is not allowed in math")
+    depth = 0
+    for m in re.finditer(r"\\.|[{}]", math):
+        tok = m.group(0)
+        depth += tok == "{"
+        depth -= tok == "}"
+        if depth < 0:
+            raise UnsafeText("unbalanced braces in math")
+    if depth:
+        raise UnsafeText("unbalanced braces in math")
+    if re.search(r"\\text\s*\{[^}]*\\", math):
+        raise UnsafeText("commands inside \\text{} are not allowed")
+    return Latex(math)
+
+
+def inline(text: str) -> Latex:
+    """One paragraph: text escaped, `$…$` checked and kept; a `\\$` is a literal dollar."""
+    out = []
+    pieces = re.split(r"(?<!\\)\$", text)
+    if len(pieces) % 2 == 0:
+        raise UnsafeText("unclosed $ (write \\$ for a dollar sign)")
+    for i, piece in enumerate(pieces):
+        if i % 2:
+            out.append("$" + check_math(piece) + "$")
+        else:
+            out.append(escape(piece.replace("\\$", "$")))
+    return Latex("".join(out))
+
+
+def to_latex(text: str) -> Latex:
+    """Paragraphs (blank-line separated) and `- ` bullet lists, safely typeset."""
+    blocks = re.split(r"\n\s*\n", str(text).strip())
+    out = []
+    for block in blocks:
+        lines = [ln.strip() for ln in block.splitlines() if ln.strip()]
+        items: list[str] = []
+        para: list[str] = []
+        for ln in lines:
+            if ln.startswith("- "):
+                if para:
+                    out.append(inline(" ".join(para)))
+                    para = []
+                items.append(ln[2:])
+            elif items and not para:
+                items[-1] += " " + ln
+            else:
+                para.append(ln)
+        if items:
+            out.append(Latex(r"\begin{itemize}" + "".join(r"\item " + inline(i) for i in items) + r"\end{itemize}"))
+        if para:
+            out.append(inline(" ".join(para)))
+    return Latex("\n\n".join(out))

@@ -1,0 +1,140 @@
+"""Load a spec file: safe YAML, exact numbers, every field checked, every bad problem reported at once."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import fields as F
+from .errors import Message, SpecError
+from .kinds import KINDS, kind_module
+from .limits import DEFAULT, Limits
+from .problem import Problem
+from .prose import UnsafeText, to_latex
+from .yamlsafe import Document, read_yaml
+
+ID_PATTERN = re.compile(r"[A-Za-z0-9_-]+")
+COMMON = F.table(
+    id=F.Field(F.text, required=True),
+    kind=F.Field(F.text, required=True),
+    title=F.Field(F.text),
+    statement=F.Field(F.text),
+    seed=F.Field(F.nonnegative_int),
+    digits=F.Field(F.positive_int),
+)
+CHECK = F.table(min_digits=F.Field(F.positive_int, 2), rtol=F.Field(F.nonnegative, None))
+TOP = F.table(
+    title=F.Field(F.text, required=True),
+    course=F.Field(F.text), author=F.Field(F.text), date=F.Field(F.text),
+    seed=F.Field(F.nonnegative_int, 0),
+    digits=F.Field(F.positive_int, 4),
+    check=F.Field(lambda v, c: F.read_mapping(v, c, CHECK), None),
+    problems=F.Field(lambda v, c: v, required=True),
+)
+
+
+@dataclass
+class Worksheet:
+    """A parsed spec: its header and its problems, in order."""
+
+    title: str
+    problems: list[Problem]
+    file: str = "<python>"
+    course: str | None = None
+    author: str | None = None
+    date: str | None = None
+    seed: int = 0
+    digits: int = 4
+    check: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def stem(self) -> str:
+        return Path(self.file).stem
+
+
+def load(path: str | Path, limits: Limits = DEFAULT, name: str | None = None) -> Worksheet:
+    """Read and check a spec file; a SpecError lists every bad problem, each with file and line."""
+    shown = name or str(path)
+    try:
+        data = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise SpecError(Message("no such file", shown)) from None
+    except OSError as exc:
+        raise SpecError(Message(f"cannot read: {exc.strerror}", shown)) from None
+    if len(data) > limits.spec_bytes:
+        raise SpecError(Message(f"the file is {len(data) / 2**20:.1f} MiB, over the limit of "
+                                f"{limits.spec_bytes / 2**20:g} MiB (limit 'spec_bytes')", shown))
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise SpecError(Message("the file is not UTF-8 text", shown, line)) from None
+    return parse(text, shown, limits)
+
+
+def parse(text: str, file: str = "<string>", limits: Limits = DEFAULT) -> Worksheet:
+    """Check a spec given as text (see `load`)."""
+    doc = read_yaml(text, file)
+    if not isinstance(doc.data, dict):
+        got = "nothing" if doc.data is None else ("a list" if isinstance(doc.data, list) else "a single value")
+        raise SpecError(Message(f"expected a mapping with 'title' and 'problems' at the top, got {got}",
+                                file, doc.line(()) or 1))
+    budget = F.Budget(limits)
+    top_ctx = F.Ctx(file, doc.line, (), (), None, budget)
+    header = F.read_mapping(doc.data, top_ctx, TOP, what="top-level field")
+    raw_problems = doc.data["problems"]
+    pctx = top_ctx.child("problems")
+    if not isinstance(raw_problems, list) or not raw_problems:
+        raise pctx.error("expected a non-empty list of problems")
+    problems, messages, seen = [], [], {}
+    for i, raw in enumerate(raw_problems):
+        try:
+            problem = build_problem(raw, doc, i, budget, header["seed"], header["digits"])
+            if problem.id in seen:
+                raise problem.error("id", f"duplicate id {problem.id!r} (first used on line {seen[problem.id]})")
+            seen[problem.id] = doc.line(("problems", i, "id"))
+            problems.append(problem)
+        except SpecError as exc:
+            messages.extend(exc.messages[:1])
+    if messages:
+        raise SpecError(messages)
+    return Worksheet(header["title"], problems, file, header["course"], header["author"], header["date"],
+                     header["seed"], header["digits"], header["check"] or {})
+
+
+def build_problem(raw: Any, doc: Document, index: int, budget: F.Budget, seed: int, digits: int) -> Problem:
+    """One problem of a spec file, checked."""
+    label = raw.get("id") if isinstance(raw, dict) and isinstance(raw.get("id"), str) else f"problems[{index}]"
+    ctx = F.Ctx(doc.file, doc.line, ("problems", index), (), str(label), budget)
+    return make_problem(raw, ctx, seed, digits)
+
+
+def make_problem(raw: Any, ctx: F.Ctx, seed: int = 0, digits: int = 4) -> Problem:
+    """Check a problem mapping (from a file or from Python) against its kind's field table."""
+    if not isinstance(raw, dict):
+        raise ctx.error(f"expected a problem (a mapping with id and kind), got {F.describe(raw)}")
+    if "kind" not in raw:
+        raise ctx.child("kind").error(f"required: one of {', '.join(KINDS)}")
+    kind = F.text(raw["kind"], ctx.child("kind"))
+    if kind not in KINDS:
+        raise ctx.child("kind").error(f"unknown kind {kind!r}{F.suggest(kind, KINDS)}; kinds: {', '.join(KINDS)}")
+    module = kind_module(kind)
+    common = F.read_mapping({k: v for k, v in raw.items() if k in COMMON}, ctx, COMMON)
+    if not ID_PATTERN.fullmatch(common["id"]):
+        raise ctx.child("id").error(f"id {common['id']!r} must use only letters, digits, '_' and '-'")
+    values = F.read_mapping({k: v for k, v in raw.items() if k not in COMMON}, ctx, module.FIELDS,
+                            ignore=set(COMMON), what=f"field for kind {kind}")
+    statement = common["statement"]
+    if statement is not None:
+        try:
+            to_latex(statement)
+        except UnsafeText as exc:
+            raise ctx.child("statement").error(str(exc)) from None
+    problem = Problem(common["id"], kind, values, ctx, common["title"], statement,
+                      seed if common["seed"] is None else common["seed"],
+                      digits if common["digits"] is None else common["digits"], raw)
+    validate = getattr(module, "validate", None)
+    if validate:
+        validate(problem)
+    return problem
