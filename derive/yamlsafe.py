@@ -96,6 +96,6 @@ def _convert(node: yaml.Node, path: Path, doc: Document, counter: list[int]) -> 
         return out
     if isinstance(node, yaml.SequenceNode):
         return [_convert(item, path + (i,), doc, counter) for i, item in enumerate(node.value)]
-    if node.style is None:
+    if not node.style:  # None (pure-Python loader) or '' (libyaml) for a plain scalar
         return Plain(node.value)
     return str(node.value)
