@@ -1,0 +1,88 @@
+"""`derive build`: spec → solutions (checked) → .tex, .json, .pdf, built in a temporary folder, then moved."""
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .engine import solve
+from .errors import BuildError, SpecError
+from .jsonout import document_json
+from .limits import DEFAULT, Limits
+from .pdf import TexMissing, compile_pdf
+from .render import render_document
+from .resources import resource
+from .spec import Worksheet, load
+
+
+@dataclass
+class Built:
+    """What one spec's build wrote."""
+
+    spec: str
+    paths: list[Path] = field(default_factory=list)
+    problems: int = 0
+
+
+def default_spec() -> tuple[Path, str]:
+    """The bundled worksheet, and the name to show for it."""
+    path = resource("problems/worksheet.yaml")
+    try:
+        return path, os.path.relpath(path)
+    except ValueError:  # pragma: no cover (another drive)
+        return path, str(path)
+
+
+def solve_all(sheet: Worksheet, limits: Limits) -> list:
+    """Solve every problem; a SpecError lists every bad problem (CheckFailed stops at once)."""
+    solutions, messages = [], []
+    for problem in sheet.problems:
+        try:
+            solutions.append(solve(problem, limits=limits))
+        except SpecError as exc:
+            messages.extend(exc.messages[:1])
+    if messages:
+        raise SpecError(messages)
+    return solutions
+
+
+def build_spec(spec: str | Path, out: str | Path = "build", *, pdf: bool = True, questions: bool = False,
+               limits: Limits = DEFAULT, shown: str | None = None) -> Built:
+    """Build one spec into `out`; nothing in `out` changes unless the whole build succeeds."""
+    sheet = load(spec, limits, name=shown or str(spec))
+    solutions = solve_all(sheet, limits)
+    stem = Path(spec).stem
+    texts = {f"{stem}.tex": render_document(sheet, solutions), f"{stem}.json": document_json(sheet, solutions)}
+    if questions:
+        texts[f"{stem}-questions.tex"] = render_document(sheet, solutions, questions=True)
+    out = Path(out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        work = Path(tempfile.mkdtemp(prefix=f".{stem}-", dir=out))
+    except OSError as exc:
+        raise BuildError(f"cannot write to {out}: {exc.strerror}") from None
+    try:
+        for name, text in texts.items():
+            (work / name).write_text(text, encoding="utf-8")
+        made = list(texts)
+        missing = None
+        if pdf:
+            try:
+                for name in [n for n in texts if n.endswith(".tex")]:
+                    made.append(compile_pdf(work / name).name)
+            except TexMissing as exc:
+                missing = exc
+        built = Built(str(shown or spec), [_move(work / name, out / name) for name in made], len(solutions))
+        if missing:
+            raise TexMissing(f"{missing} ({', '.join(str(p) for p in built.paths)} written)")
+        return built
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _move(src: Path, dest: Path) -> Path:
+    """Atomically put one finished output in place."""
+    os.replace(src, dest)
+    return dest

@@ -1,0 +1,88 @@
+"""The command line: `derive build` and `derive check`, with SPEC's exit statuses (0 ok, 1 failed, 2 bad input)."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .errors import BuildError, CheckFailed, SpecError
+from .limits import Limits
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def parser() -> argparse.ArgumentParser:
+    """The argument parser of `derive`."""
+    top = argparse.ArgumentParser(prog="derive", description="Exact, checked, typeset worked solutions "
+                                  "for deep-learning worksheet problems.")
+    top.add_argument("--version", action="version", version="derive 0.1.0")
+    sub = top.add_subparsers(dest="command", metavar="COMMAND")
+    b = sub.add_parser("build", help="build answer keys (.tex, .json, .pdf) from specs",
+                       description="Build each SPEC into DIR/<stem>.tex, .json and .pdf. With no SPEC, builds "
+                                   "the bundled worksheet.",
+                       epilog=f"Limits (NAME=VALUE for --limit): {Limits.describe()}.")
+    b.add_argument("specs", nargs="*", metavar="SPEC", help="spec files (default: the bundled worksheet)")
+    b.add_argument("-o", "--out", default="build", metavar="DIR", help="output folder (default: build/)")
+    b.add_argument("--no-pdf", action="store_true", help="write .tex and .json only (no TeX needed)")
+    b.add_argument("--questions", action="store_true", help="also write the question sheet <stem>-questions")
+    b.add_argument("--limit", action="append", default=[], metavar="NAME=VALUE",
+                   help=f"change a size limit ({Limits.describe()})")
+    c = sub.add_parser("check", help="grade an answers file against a spec's exact answers",
+                       description="Judge every given number (SPEC §5) and name the slip behind a wrong one.")
+    c.add_argument("spec", metavar="SPEC")
+    c.add_argument("answers", metavar="ANSWERS")
+    c.add_argument("--json", action="store_true", help="print the report as JSON")
+    c.add_argument("--min-digits", type=int, default=None, metavar="N",
+                   help="significant digits a rounded answer needs (default 2, or the spec's check: block)")
+    c.add_argument("--rtol", type=float, default=None, metavar="R",
+                   help="relative tolerance for answers with 3+ significant digits (default 0.01)")
+    c.add_argument("--pdf", action="store_true", help="also typeset a marked copy into DIR")
+    c.add_argument("-o", "--out", default="build", metavar="DIR", help="folder for --pdf (default: build/)")
+    c.add_argument("--limit", action="append", default=[], metavar="NAME=VALUE", help="change a size limit")
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    args = parser().parse_args(argv)
+    if args.command == "build":
+        return run_build(args)
+    if args.command == "check":
+        from .grade import run
+        return run(args)
+    parser().print_help(sys.stderr)
+    return EXIT_BAD_INPUT
+
+
+def run_build(args: argparse.Namespace) -> int:
+    """Build every spec; report each failure; the worst status wins (2 bad spec, 1 anything else)."""
+    from .build import build_spec, default_spec
+    try:
+        limits = Limits().with_overrides(args.limit)
+    except SpecError as exc:
+        print(f"derive: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    specs = [(Path(s), s) for s in args.specs] or [default_spec()]
+    status = EXIT_OK
+    for path, shown in specs:
+        try:
+            built = build_spec(path, args.out, pdf=not args.no_pdf, questions=args.questions, limits=limits,
+                               shown=shown)
+            print(f"{shown}: {built.problems} problems solved and checked; wrote "
+                  + ", ".join(str(p) for p in built.paths))
+        except SpecError as exc:
+            print(str(exc), file=sys.stderr)
+            status = EXIT_BAD_INPUT
+        except (CheckFailed, BuildError) as exc:
+            kind = "numeric check failed" if isinstance(exc, CheckFailed) else "build failed"
+            print(f"{shown}: {kind}: {exc}", file=sys.stderr)
+            status = max(status, EXIT_FAILED) if status != EXIT_BAD_INPUT else status
+    return status
+
+
+def entry() -> None:  # pragma: no cover
+    sys.exit(main())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,157 @@
+"""The Jinja environment for LaTeX: \\VAR{}/\\BLOCK{} delimiters, StrictUndefined, escaping by type."""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Any
+
+import jinja2
+import sympy
+
+from .latex import Latex, group_int, tex
+from .prose import escape, to_latex
+
+
+def finalize(value: Any) -> str:
+    """Escape by type: Latex passes raw, SymPy goes through sympy.latex, everything else is escaped text."""
+    if isinstance(value, Latex):
+        return value
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return escape(str(value))
+    if isinstance(value, int):
+        return group_int(value)
+    if isinstance(value, (sympy.Basic, list)):
+        return tex(value)
+    return escape(str(value))
+
+
+@lru_cache(maxsize=None)
+def environment() -> jinja2.Environment:
+    """The one Jinja environment (templates from the package's templates folder)."""
+    from .resources import resource
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(resource("templates"))),
+        block_start_string=r"\BLOCK{", block_end_string="}",
+        variable_start_string=r"\VAR{", variable_end_string="}",
+        comment_start_string=r"\#{", comment_end_string="}",
+        line_comment_prefix="%#",
+        trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+        autoescape=False, undefined=jinja2.StrictUndefined, finalize=finalize,
+    )
+    env.filters["prose"] = lambda text: to_latex(text) if text else Latex("")
+    env.filters["display"] = display
+    env.globals["answer_line"] = answer_line
+    return env
+
+
+def fragment(template: str, **variables: Any) -> Latex:
+    """Render a template from templates/ to a LaTeX fragment (a figure or table for a kind's step)."""
+    return Latex(environment().get_template(template).render(**variables))
+
+
+def _split_top(line: str) -> list[str]:
+    """Split an equation chain at its top-level `=` and `\\approx` (outside braces and environments)."""
+    parts, depth, start, i = [], 0, 0, 0
+    while i < len(line):
+        ch = line[i]
+        if ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+        elif line.startswith(r"\begin", i):
+            depth += 1
+        elif line.startswith(r"\end", i):
+            depth -= 1
+        elif depth == 0 and (line.startswith(" = ", i) or line.startswith(r" \approx ", i)):
+            parts.append(line[start:i])
+            start = i + 1
+        i += 1
+    parts.append(line[start:])
+    return parts
+
+
+WIDE = 110  # characters of LaTeX past which a chain is broken into aligned rows
+
+
+def display(line: str) -> Latex:
+    """One display line; a long chain becomes aligned rows (lhs = … / = … / ≈ …)."""
+    visible = len(re.sub(r"\\[a-zA-Z]+|[{}]", "", line))
+    parts = _split_top(line)
+    if visible <= WIDE or len(parts) < 2:
+        return Latex(line)
+    rows = [parts[0] + " &" + parts[1]] + ["&" + p for p in parts[2:]]
+    return Latex(r"\begin{aligned}" + r" \\ ".join(rows) + r"\end{aligned}")
+
+
+def answer_line(answer: Any, digits: int) -> Latex:
+    """`symbol = exact ≈ decimal` for the answers box."""
+    from .latex import chain
+    lhs = answer.symbol or Latex(r"\text{%s}" % escape(answer.name.replace("_", " ")))
+    return chain(lhs, answer.value, approx_digits=digits)
+
+
+def render_document(worksheet: Any, solutions: list, questions: bool = False) -> str:
+    """The whole .tex of a worksheet (solutions, or the question sheet)."""
+    return environment().get_template("document.tex.j2").render(
+        sheet=worksheet, items=[_item(s, questions) for s in solutions], questions=questions)
+
+
+def _item(solution: Any, questions: bool) -> dict[str, Any]:
+    """What the problem template needs of one solution."""
+    p = solution.problem
+    return {"problem": p, "solution": solution, "given": given(p) if questions else [],
+            "answers": [a for a in solution.answer_list if not _has_dict(a.value)]}
+
+
+def _has_dict(value: Any) -> bool:
+    if isinstance(value, dict):
+        return True
+    return isinstance(value, list) and any(_has_dict(v) for v in value)
+
+
+def given(p: Any) -> list[tuple[str, Latex]]:
+    """The numeric data of a problem, for the question sheet (`logits = [2, 1, 0.1]`)."""
+    out = []
+    for name, value in p.values.items():
+        if value is None or isinstance(value, (dict, bool)):
+            continue
+        if isinstance(value, (sympy.Basic, int)) or (isinstance(value, list) and value and
+                                                     all(_numeric(v) for v in _flatten(value))):
+            out.append((name.replace("_", " "), tex(value)))
+    return out
+
+
+def _numeric(v: Any) -> bool:
+    return isinstance(v, (sympy.Basic, int)) and not isinstance(v, bool)
+
+
+def _flatten(value: Any) -> list:
+    if isinstance(value, list):
+        return [x for v in value for x in _flatten(v)]
+    return [value]
+
+
+def render_solution(solution: Any) -> str:
+    """One solution as a LaTeX fragment (as in the document)."""
+    return environment().get_template("problem.tex.j2").render(item=_item(solution, False), questions=False)
+
+
+def notebook_latex(solution: Any) -> str:
+    """A MathJax-friendly rendering for Jupyter: steps as text and math rows in one display."""
+    rows = []
+    for step in solution.steps:
+        rows.append(r"\textbf{%s}" % _mathjax_text(step.title))
+        rows.extend(step.math)
+    d = solution.problem.digits
+    from .latex import chain
+    for a in solution.answer_list:
+        if not _has_dict(a.value):
+            rows.append(r"\boxed{%s}" % chain(a.symbol or Latex(r"\text{%s}" % _mathjax_text(a.name)), a.value,
+                                              approx_digits=d))
+    return "$$\\begin{array}{l}" + r" \\[4pt] ".join(rows) + r"\end{array}$$"
+
+
+def _mathjax_text(text: str) -> str:
+    return re.sub(r"[{}\\$&#%_^~]", " ", text)
