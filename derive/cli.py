@@ -68,7 +68,7 @@ def run_build(args: argparse.Namespace) -> int:
         try:
             built = build_spec(path, args.out, pdf=not args.no_pdf, questions=args.questions, limits=limits,
                                shown=shown)
-            print(f"{shown}: {built.problems} problems solved and checked; wrote "
+            print(f"{shown}: {built.problems} problem{'' if built.problems == 1 else 's'} solved and checked; wrote "
                   + ", ".join(str(p) for p in built.paths))
         except SpecError as exc:
             print(str(exc), file=sys.stderr)

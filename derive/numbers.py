@@ -34,7 +34,7 @@ def describe(value: Any) -> str:
     if isinstance(value, dict):
         return "a mapping"
     text = str(value)
-    return repr(text if len(text) <= 40 else text[:37] + "...")
+    return repr(text if len(text) <= 80 else text[:77] + "...")
 
 
 def parse_decimal(text: str) -> sympy.Rational:

@@ -75,7 +75,7 @@ def load(path: str | Path, limits: Limits = DEFAULT, name: str | None = None) ->
 
 def parse(text: str, file: str = "<string>", limits: Limits = DEFAULT) -> Worksheet:
     """Check a spec given as text (see `load`)."""
-    doc = read_yaml(text, file)
+    doc = read_yaml(text, file, max_nodes=2 * limits.numbers + 10_000)
     if not isinstance(doc.data, dict):
         got = "nothing" if doc.data is None else ("a list" if isinstance(doc.data, list) else "a single value")
         raise SpecError(Message(f"expected a mapping with 'title' and 'problems' at the top, got {got}",

@@ -43,7 +43,7 @@ class Document:
         return self.lines.get(path)
 
 
-def read_yaml(text: str, file: str) -> Document:
+def read_yaml(text: str, file: str, max_nodes: int = MAX_NODES) -> Document:
     """Parse `text`; every problem with the YAML itself is a SpecError naming file and line."""
     if "\t" in text:
         for n, row in enumerate(text.splitlines(), 1):
@@ -54,7 +54,7 @@ def read_yaml(text: str, file: str) -> Document:
         root = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else None
+        line = min(mark.line + 1, max(text.count("\n"), 1)) if mark else None
         what = exc.problem or "malformed YAML"
         raise SpecError(Message(f"YAML syntax error: {what}", file, line)) from None
     except yaml.YAMLError as exc:
@@ -62,16 +62,37 @@ def read_yaml(text: str, file: str) -> Document:
     doc = Document(None, file)
     if root is None:
         return doc
-    counter = [0]
-    doc.data = _convert(root, (), doc, counter)
+    counter = [0, max_nodes]
+    duplicates: list = []
+    doc.data = _convert(root, (), doc, counter, duplicates)
+    if duplicates:
+        path, key, line, first = duplicates[0]
+        raise SpecError(Message(f"duplicate key {key!r} (first given on line {first})", file, line,
+                                label(doc.data, path + (key,))))
     return doc
 
 
-def _convert(node: yaml.Node, path: Path, doc: Document, counter: list[int]) -> Any:
+def label(data: Any, path: Path) -> str:
+    """`q1.logits` for ("problems", 0, "logits") when problem 0 has id q1; else the dotted path."""
+    parts = list(path)
+    text = ""
+    if len(parts) >= 2 and parts[0] == "problems" and isinstance(parts[1], int):
+        try:
+            pid = data["problems"][parts[1]].get("id")
+        except (KeyError, IndexError, TypeError, AttributeError):
+            pid = None
+        text = str(pid) if isinstance(pid, str) else f"problems[{parts[1]}]"
+        parts = parts[2:]
+    for key in parts:
+        text += f"[{key}]" if isinstance(key, int) else (f".{key}" if text else str(key))
+    return text
+
+
+def _convert(node: yaml.Node, path: Path, doc: Document, counter: list[int], duplicates: list) -> Any:
     """Turn a composed node into dict / list / Plain / str, recording lines."""
     counter[0] += 1
-    if counter[0] > MAX_NODES:
-        raise SpecError(Message(f"too many values after expanding aliases (over {MAX_NODES:,}): "
+    if counter[0] > counter[1]:
+        raise SpecError(Message(f"too many values after expanding aliases (over {counter[1]:,}): "
                                 "alias bombs are refused", doc.file, node.start_mark.line + 1))
     doc.lines.setdefault(path, node.start_mark.line + 1)
     if node.tag not in STANDARD_TAGS:
@@ -86,16 +107,15 @@ def _convert(node: yaml.Node, path: Path, doc: Document, counter: list[int]) -> 
             key = str(key_node.value)
             line = key_node.start_mark.line + 1
             if key in first:
-                where = ".".join(str(p) for p in path + (key,))
-                raise SpecError(Message(f"duplicate key {key!r} (first given on line {first[key]})",
-                                        doc.file, line, where or None))
+                duplicates.append((path, key, line, first[key]))
+                continue
             first[key] = line
             doc.lines[path + (key,)] = line
-            out[key] = _convert(value_node, path + (key,), doc, counter)
+            out[key] = _convert(value_node, path + (key,), doc, counter, duplicates)
             doc.lines[path + (key,)] = line if isinstance(value_node, yaml.CollectionNode) else value_node.start_mark.line + 1
         return out
     if isinstance(node, yaml.SequenceNode):
-        return [_convert(item, path + (i,), doc, counter) for i, item in enumerate(node.value)]
+        return [_convert(item, path + (i,), doc, counter, duplicates) for i, item in enumerate(node.value)]
     if not node.style:  # None (pure-Python loader) or '' (libyaml) for a plain scalar
         return Plain(node.value)
     return str(node.value)
