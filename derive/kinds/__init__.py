@@ -8,6 +8,7 @@ KINDS: dict[str, str] = {
     "softmax": "derive.kinds.softmax",
     "batch_norm": "derive.kinds.batch_norm",
     "text": "derive.kinds.text",
+    "network": "derive.kinds.network",
 }
 
 
