@@ -29,10 +29,8 @@ class Built:
 def default_spec() -> tuple[Path, str]:
     """The bundled worksheet, and the name to show for it."""
     path = resource("problems/worksheet.yaml")
-    try:
-        return path, os.path.relpath(path)
-    except ValueError:  # pragma: no cover (another drive)
-        return path, str(path)
+    relative = os.path.relpath(path)
+    return path, relative if not relative.startswith("..") else str(path)
 
 
 def solve_all(sheet: Worksheet, limits: Limits) -> list:
