@@ -60,10 +60,6 @@ def check_math(math: str) -> Latex:
     """Validate inline math: whitelisted commands only, balanced braces, no `^^`, no `#`, `%`, `&`, `~`."""
     if "^^" in math:
         raise UnsafeText("'^^' is not allowed in math")
-    stripped = re.sub(r"\\([A-Za-z]+|.)", "", math)
-    bad = [c for c in stripped if not MATH_ALLOWED_CHARS.fullmatch(c)]
-    if bad:
-        raise UnsafeText(f"character {bad[0]!r} is not allowed in math")
     for m in re.finditer(r"\\([A-Za-z]+|.?)", math):
         name = m.group(1)
         if name.isalpha() and name not in MATH_COMMANDS:
@@ -71,6 +67,10 @@ def check_math(math: str) -> Latex:
                              "\\hat, \\mathbf, \\text and other formula commands)")
         if not name.isalpha() and name not in MATH_SYMBOLS:
             raise UnsafeText(f"'\\{name}' is not allowed in math")
+    stripped = re.sub(r"\\([A-Za-z]+|.)", "", math)
+    bad = [c for c in stripped if not MATH_ALLOWED_CHARS.fullmatch(c)]
+    if bad:
+        raise UnsafeText(f"character {bad[0]!r} is not allowed in math")
     depth = 0
     for m in re.finditer(r"\\.|[{}]", math):
         tok = m.group(0)
