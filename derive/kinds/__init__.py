@@ -8,7 +8,12 @@ KINDS: dict[str, str] = {
     "softmax": "derive.kinds.softmax",
     "batch_norm": "derive.kinds.batch_norm",
     "text": "derive.kinds.text",
+    "forward": "derive.kinds.forward",
+    "backprop": "derive.kinds.backprop",
     "network": "derive.kinds.network",
+    "conv2d": "derive.kinds.conv2d",
+    "pool": "derive.kinds.pool",
+    "dropout": "derive.kinds.dropout",
 }
 
 
