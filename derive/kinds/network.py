@@ -92,8 +92,8 @@ def rules(all_layers: list[Layer]) -> list[Latex]:
     types = {layer.type for layer in all_layers}
     lines = []
     if types & {"conv", "maxpool", "avgpool"}:
-        lines.append(Latex(r"H%s = \left\lfloor \frac{H%s + 2p - k_h}{s} \right\rfloor + 1, \quad "
-                           r"W%s = \left\lfloor \frac{W%s + 2p - k_w}{s} \right\rfloor + 1" % (OUT, IN, OUT, IN)))
+        lines.append(Latex(r"H%s = \lfloor (H%s + 2p - k_h)/s \rfloor + 1, \quad "
+                           r"W%s = \lfloor (W%s + 2p - k_w)/s \rfloor + 1" % (OUT, IN, OUT, IN)))
     if "conv" in types:
         lines.append(Latex(r"\text{conv: params} = (k_h k_w C%s + 1)\, C%s, \quad "
                            r"\text{mult} = H%s W%s C%s \cdot k_h k_w C%s" % (IN, OUT, OUT, OUT, OUT, IN)))
@@ -152,7 +152,7 @@ def size_lines(row: Row) -> list[Latex]:
             top = rf"{group_int(n)} + 2 \cdot {pad // 2} - {k}"
         else:
             top = f"{group_int(n)} + {pad} - {k}"
-        formula = Latex(r"\left\lfloor \frac{%s}{%d} \right\rfloor + 1" % (top, s))
+        formula = Latex(r"\lfloor (%s)/%d \rfloor + 1" % (top, s))
         lines.append(chain(Latex(lhs or f"{name}{OUT}"), formula, out))
     return lines
 
@@ -286,7 +286,9 @@ def compare_table(results: dict[str, list[Row]]) -> Latex:
             ("Output shape", [f"${dims(rows[-1].shape_out)}$" for rows in results.values()]),
             ("Parameters", [_cell(_params(rows)) for rows in results.values()]),
             ("Multiplications", [_cell(_mults(rows)) for rows in results.values()]),
-            ("", [f"${words(_mults(rows)) or ''}$" for rows in results.values()])]
+            ("", [f"${words(_mults(rows))}$" if words(_mults(rows)) else "" for rows in results.values()])]
+    if not any(body[-1][1]):
+        body.pop()
     if len(names) > 1:
         body.append((f"Multiplications vs.\\ {escape(names[0])}",
                      ["---"] + [_versus(_mults(base), _mults(rows)) for rows in list(results.values())[1:]]))
@@ -338,7 +340,8 @@ def compare(s: Solution, p: Problem, results: dict[str, list[Row]]) -> None:
     s.step("The designs side by side", *lines, text=" ".join(sentences), figure=compare_table(results))
     shapes = {tuple(rows[-1].shape_out) for rows in results.values()}
     if len(shapes) == 1:
-        s.check(f"All {len(names)} designs give the same output shape, {A.shape_text(shapes.pop())}.")
+        s.check(f"{'Both' if len(names) == 2 else f'All {len(names)}'} designs give the same output shape, "
+                f"{A.shape_text(shapes.pop())}.")
 
 
 def ratio_lines(first: str, name: str, b_mult: int, mult: int, digits: int) -> list[Latex]:
@@ -367,8 +370,9 @@ def notes(s: Solution, results: dict[str | None, list[Row]]) -> None:
                 full.append((design, row))
                 h, w, c = row.shape_in
                 f = layer.size
-                where = f" of {plain(design)}" if design else ""
-                s.note(f"The conv layer{where} has {h}×{w} filters on a {h}×{w}×{c} input without padding: each "
+                where = f"In the {plain(design)} design, the" if design else "The"
+                s.note(f"{where} layer {plain(A.describe(layer))} has {h}×{w} filters on a {h}×{w}×{c} input without "
+                       f"padding: each "
                        f"filter fits in exactly one position and sees the whole input at once, so it computes the "
                        f"same weighted sums as a fully connected layer of {f} units on the {h * w * c:,} flattened "
                        f"inputs. It is that dense layer: the same {row.params:,} parameters and the same "
