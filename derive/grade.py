@@ -164,6 +164,7 @@ class Mark:
     count: bool = False
     position: int = 0               # position among the answer's numbers (row-major), for slips
     slip: str | None = None
+    slip_names: tuple[str, ...] = ()  # the catalogue entries behind `slip`
     message: str | None = None      # "expected 4 numbers, got 3"
     given_raw: Any = None
 
@@ -225,6 +226,10 @@ def given_numbers(value: Any, path: tuple, answers: AnswersFile) -> list[tuple[t
 def match(name: str, exact: Any, given: Any, path: tuple, answers: AnswersFile, rule: Rule,
           count: bool, index: Index = (), offset: int = 0) -> list[Mark]:
     """Judge a given answer against the exact one: entry by entry for mappings, else row-major by count."""
+    if has_mapping(given) and not has_mapping(exact):
+        where = _first_mapping(given, path)
+        answers.error(where, "expected a number, got a mapping")
+        return []
     if has_mapping(given):
         return _match_entries(name, exact, given, path, answers, rule, count, index, offset)
     want = leaves(exact, index)
@@ -238,13 +243,22 @@ def match(name: str, exact: Any, given: Any, path: tuple, answers: AnswersFile, 
             for k, ((idx, x), (_, g)) in enumerate(zip(want, got))]
 
 
+def _first_mapping(value: Any, path: tuple) -> tuple:
+    """The path of the first mapping inside a given value."""
+    if isinstance(value, list):
+        for i, v in enumerate(value):
+            if has_mapping(v):
+                return _first_mapping(v, path + (i,))
+    return path
+
+
 def _match_entries(name: str, exact: Any, given: Any, path: tuple, answers: AnswersFile, rule: Rule,
                    count: bool, index: Index, offset: int) -> list[Mark]:
     """A given answer with mappings inside (a network's `layers`): judged entry by entry."""
     where = index_text(name, index)
     if isinstance(given, dict):
         if not isinstance(exact, dict):
-            answers.error(path, f"{where} is {'a list' if isinstance(exact, list) else 'a number'}, not a mapping")
+            answers.error(path, f"expected {'a list' if isinstance(exact, list) else 'a number'}, got a mapping")
             return []
         marks, starts = [], _offsets(exact, offset)
         for key, value in given.items():
@@ -444,8 +458,8 @@ def read_answers(answers: Any, limits: Limits = DEFAULT) -> Document:
     except OSError as exc:
         raise SpecError(Message(f"cannot read: {exc.strerror}", shown)) from None
     if len(data) > limits.spec_bytes:
-        raise SpecError(Message(f"the file is {len(data) / 2**20:.1f} MiB, over the limit of "
-                                f"{limits.spec_bytes / 2**20:g} MiB (limit 'spec_bytes')", shown))
+        raise SpecError(Message(f"the file is {len(data):,} bytes, over the limit of {limits.spec_bytes:,} bytes "
+                                "(limit 'spec_bytes')", shown))
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -525,6 +539,7 @@ def name_slips(report: ProblemReport, p: Any, limits: Limits, rule: Rule) -> Non
     for m, found in zip(wrong, slips.diagnose(p, report.solution, queries, limits)):
         if found is not None:
             m.slip = f"{found.text} (that gives {slip_value(found.value, report.digits)})"
+            m.slip_names = found.slips
 
 
 def _matcher(m: Mark, rule: Rule) -> Callable[[Any], bool]:

@@ -654,6 +654,20 @@ def value_at(answers: Answers, q: Query, width: int) -> Any:
     return numbers[q.position][1] if len(numbers) == width and q.position < width else None
 
 
+def score(trials: Trials, candidates: list, queries: list[Query], widths: dict[str, int]) -> list[tuple]:
+    """(slip names, variants, {query: value}) for every candidate that reproduces some wrong number."""
+    scored = []
+    for names, combo in candidates:
+        answers = trials.outcome(combo)
+        if answers is None:
+            continue
+        values = {i: value_at(answers, q, widths[q.name]) for i, q in enumerate(queries)}
+        hits = {i: v for i, v in values.items() if queries[i].matches(v)}
+        if hits:
+            scored.append((names, combo, hits))
+    return scored
+
+
 def diagnose(p: Any, solution: Any, queries: list[Query], limits: Limits = DEFAULT) -> list[Found | None]:
     """The slip behind each wrong number: single slips first, then pairs; the one explaining most wins."""
     from .grade import leaves
@@ -663,27 +677,17 @@ def diagnose(p: Any, solution: Any, queries: list[Query], limits: Limits = DEFAU
     left = set(range(len(queries)))
     singles = [((n,), (v,)) for n, v in trials.variants]
     pairs = [((n1, n2), (v1, v2)) for (n1, v1), (n2, v2) in itertools.combinations(trials.variants, 2) if n1 != n2]
-    for candidates in (singles, pairs):
-        scored = []
-        for names, combo in candidates:
-            if not left:
-                break
-            answers = trials.outcome(combo)
-            if answers is None:
-                continue
-            hits = {i: value_at(answers, queries[i], widths[queries[i].name]) for i in left}
-            hits = {i: v for i, v in hits.items() if queries[i].matches(v)}
-            if hits:
-                scored.append((names, combo, hits))
-        while left and scored:
-            names, combo, hits = max(scored, key=lambda s: len(left & set(s[2])))
-            explained = left & set(hits)
-            if not explained:
-                break
-            text = ", and ".join(v.text for v in combo)
-            for i in explained:
-                found[i] = Found(text, hits[i], names)
-            left -= explained
-        if not left:
+    scored = score(trials, singles, queries, widths)
+    explained = set().union(*(hits for _, _, hits in scored)) if scored else set()
+    if len(explained) < len(queries):
+        scored += score(trials, pairs, queries, widths)
+    while left and scored:
+        names, combo, hits = max(scored, key=lambda s: len(left & set(s[2])))
+        explained = left & set(hits)
+        if not explained:
             break
+        text = ", and ".join(v.text for v in combo)
+        for i in explained:
+            found[i] = Found(text, hits[i], names)
+        left -= explained
     return found
