@@ -331,6 +331,8 @@ def describe(layer: Layer) -> str:
         extra.append("padding " + _pair_text(layer.padding))
     if t in ("dense", "conv") and not layer.bias:
         extra.append("no bias")
+    if layer.activation and layer.activation != "linear":
+        extra.append(layer.activation)
     if t == "dense":
         head = f"dense {layer.size}"
     elif t == "conv":

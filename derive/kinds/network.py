@@ -282,7 +282,7 @@ def compare_table(results: dict[str, list[Row]]) -> Latex:
     names = list(results)
     base = results[names[0]]
     head = " & ".join(escape(n) for n in names)
-    body = [("Layers", [str(len(A.leaves(rows))) for rows in results.values()]),
+    body = [("Layers", [str(sum(r.layer.type != "branches" for r in A.leaves(rows))) for rows in results.values()]),
             ("Output shape", [f"${dims(rows[-1].shape_out)}$" for rows in results.values()]),
             ("Parameters", [_cell(_params(rows)) for rows in results.values()]),
             ("Multiplications", [_cell(_mults(rows)) for rows in results.values()]),
@@ -371,8 +371,8 @@ def notes(s: Solution, results: dict[str | None, list[Row]]) -> None:
                 h, w, c = row.shape_in
                 f = layer.size
                 where = f"In the {plain(design)} design, the" if design else "The"
-                s.note(f"{where} layer {plain(A.describe(layer))} has {h}×{w} filters on a {h}×{w}×{c} input without "
-                       f"padding: each "
+                s.note(f"{where} layer “{plain(A.describe(layer))}” applies {h}×{w} filters to a {h}×{w}×{c} input "
+                       f"without padding: each "
                        f"filter fits in exactly one position and sees the whole input at once, so it computes the "
                        f"same weighted sums as a fully connected layer of {f} units on the {h * w * c:,} flattened "
                        f"inputs. It is that dense layer: the same {row.params:,} parameters and the same "

@@ -126,6 +126,7 @@ def test_words_for_large_counts():
     assert N.words(6_000_000) == r"= 6\text{ million}"
     assert N.words(999_600_000) == r"\approx 1\text{ billion}"
     assert N.words(999_999) is None
+    assert N.words(1_500_000_000_000_000) == r"= 1.50 \times 10^{15}"
 
 
 def test_key_substitutes_the_formulas():
@@ -284,7 +285,8 @@ def image_stack(draw):
                 [{"maxpool": 3, "stride": 1, "padding": 1}]]})
     layers.append({"flatten": True})
     for _ in range(draw(st.integers(0, 2))):
-        layers.append(draw(st.sampled_from([{"dense": 7}, {"dense": 3, "bias": False}, {"batchnorm": True}])))
+        layers.append(draw(st.sampled_from([{"dense": 7}, {"dense": 3, "bias": False}, {"batchnorm": True},
+                                            {"branches": [[{"dense": 3}], [{"dense": 2}, {"batchnorm": True}]]}])))
     return layers
 
 
