@@ -385,7 +385,7 @@ def notes(s: Solution, results: dict[str | None, list[Row]]) -> None:
             ra, rb = results[a], results[b]
             if _params(ra) == _params(rb) and _mults(ra) == _mults(rb):
                 same_model = " They compute the same functions, too." if full else ""
-                s.note(f"{plain(a)} and {plain(b)} have exactly the same counts ({_params(ra):,} parameters, "
+                s.note(f"The {plain(a)} and {plain(b)} designs have exactly the same counts ({_params(ra):,} parameters, "
                        f"{_mults(ra):,} multiplications): neither is cheaper in memory or in computation."
                        + same_model + (" The folklore that the convolutional design is cheaper does not apply here; "
                                        "a real CNN for images would use small filters and pooling, and then it "
