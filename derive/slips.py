@@ -307,17 +307,17 @@ def bias_sign(p: Any, answers: Answers) -> list[Variant]:
 
 
 def weight_transpose(p: Any, answers: Answers) -> list[Variant]:
-    """Wᵀ used for W (a square layer), or weight answers written inputs × units."""
+    """Weight answers written inputs × units, or Wᵀ used for W in the forward pass (a square layer)."""
     out = []
+    names = [n for n in ("weights", "grad_weights", "updated_weights") if n in answers]
+    if names and any(transposed(w) != w for w in answers["weights"]):
+        out.append(Variant("the weights written inputs × units (the transpose); weight answers are "
+                           "units × inputs, as nn.Linear.weight",
+                           transform=lambda _p, a: {n: [transposed(w) for w in a[n]] for n in names}))
     for i, w in enumerate(answers.get("weights") or []):
         if len(w) == len(w[0]) and transposed(w) != w:
             out.append(Variant(f"the transpose of the weight matrix of layers[{i}] used (Wᵀ·a instead of W·a)",
                                modify=_layer_edit(answers, i, lambda l, t=transposed(w): l.update(weights=t))))
-    names = [n for n in ("weights", "grad_weights", "updated_weights") if n in answers]
-    if names and any(len(w) != len(w[0]) or transposed(w) != w for w in answers["weights"]):
-        out.append(Variant("the weights written inputs × units (the transpose); weight answers are "
-                           "units × inputs, as nn.Linear.weight",
-                           transform=lambda _p, a: {n: [transposed(w) for w in a[n]] for n in names}))
     return out
 
 
