@@ -8,7 +8,6 @@ from typing import Any
 import sympy
 
 from .. import fields as F
-from ..errors import SpecError
 
 TYPES = ("dense", "conv", "maxpool", "avgpool", "batchnorm", "dropout", "flatten", "branches")
 ACTIVATIONS = ("linear", "relu", "leaky_relu", "sigmoid", "tanh", "softmax")
@@ -54,7 +53,8 @@ class Counter:
         self.n = 0
         self.ctx = ctx
 
-    def bump(self, ctx: F.Ctx) -> None:
+    def bump(self) -> None:
+        """One more layer; past the limit, an error at the network's field."""
         self.n += 1
         limit = self.ctx.limits.layers
         if self.n > limit:
@@ -135,7 +135,7 @@ def parse_layer(raw: Any, ctx: F.Ctx, counter: Counter) -> Layer:
     """One layer mapping: exactly one type key, then that type's fields."""
     if not isinstance(raw, dict):
         raise ctx.error(f"expected a layer such as {{dense: 4}} or {{conv: 32, kernel: 3}}, got {F.describe(raw)}")
-    counter.bump(ctx)
+    counter.bump()
     types = [str(k) for k in raw if k in TYPES]
     if len(types) > 1:
         raise ctx.error(f"a layer has one type, got {len(types)}: {', '.join(types)}; "
@@ -353,6 +353,7 @@ def describe(layer: Layer) -> str:
 
 
 def _pair_text(p: tuple[int, int]) -> str:
+    """`2`, or `2×1` when the sides differ."""
     return str(p[0]) if p[0] == p[1] else f"{p[0]}×{p[1]}"
 
 

@@ -61,12 +61,16 @@ def words(n: int) -> Latex | None:
         if rounded >= 10 ** power:
             value = sympy.Rational(rounded, 10 ** power)
             if value >= 1000:
+                power = len(str(rounded)) - 1
                 return Latex(r"%s %s \times 10^{%d}" % ("=" if rounded == n else r"\approx",
-                                                        decimal_text(sympy.Rational(n, 10 ** (digits - 1)), 3),
-                                                        digits - 1))
-            shown = str(value) if value.is_integer else decimal_text(value, 3).rstrip("0").rstrip(".")
-            return Latex(r"%s %s\text{ %s}" % ("=" if rounded == n else r"\approx", shown, word))
+                                                        _short(sympy.Rational(rounded, 10 ** power)), power))
+            return Latex(r"%s %s\text{ %s}" % ("=" if rounded == n else r"\approx", _short(value), word))
     return None  # pragma: no cover
+
+
+def _short(value: sympy.Rational) -> str:
+    """43.4, 120, 1.5: at most 3 significant digits, no trailing zeros."""
+    return str(value) if value.is_integer else decimal_text(value, 3).rstrip("0").rstrip(".")
 
 
 def with_words(n: int) -> Latex:
@@ -251,6 +255,7 @@ def totals(s: Solution, rows: list[Row], design: str | None) -> None:
 # ---- tables ------------------------------------------------------------------------------------------
 
 def _cell(n: int) -> str:
+    """A count in a table cell."""
     return f"${group_int(n)}$"
 
 
@@ -266,6 +271,7 @@ def summary_table(rows: list[Row]) -> Latex:
 
 
 def _table_rows(rows: list[Row], depth: int) -> list[str]:
+    """One table row per layer; a branches block's layers follow it, indented per branch."""
     out = []
     for row in rows:
         indent = rf"\hspace*{{{depth}em}}" if depth else ""
@@ -305,10 +311,12 @@ def _versus(base: int, this: int) -> str:
 
 
 def _params(rows: list[Row]) -> int:
+    """A network's parameters."""
     return sum(r.params for r in rows)
 
 
 def _mults(rows: list[Row]) -> int:
+    """A network's multiplications."""
     return sum(r.mults for r in rows)
 
 

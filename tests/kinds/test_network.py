@@ -18,6 +18,7 @@ NAMES_CHECKABLE = N.names_checkable()
 
 
 def solve(input_shape, layers=None, **fields):
+    """The exact answers of a network."""
     return derive.network(input_shape, layers, **fields).answers
 
 
@@ -126,7 +127,8 @@ def test_words_for_large_counts():
     assert N.words(6_000_000) == r"= 6\text{ million}"
     assert N.words(999_600_000) == r"\approx 1\text{ billion}"
     assert N.words(999_999) is None
-    assert N.words(1_500_000_000_000_000) == r"= 1.50 \times 10^{15}"
+    assert N.words(1_500_000_000_000_000) == r"= 1.5 \times 10^{15}"
+    assert N.words(9_996_000_000_000_000) == r"\approx 1 \times 10^{16}"
 
 
 def test_key_substitutes_the_formulas():
@@ -211,6 +213,7 @@ def _torch_layer(layer: dict, shape: tuple) -> tuple[nn.Module, tuple]:
 
 
 def _torch_stack(layers: list[dict], shape: tuple) -> tuple[list[nn.Module], list[tuple]]:
+    """The modules of a layer list and each one's torch output shape."""
     modules, shapes = [], []
     for layer in layers:
         m, shape = _torch_layer(layer, shape)
@@ -239,11 +242,13 @@ def _fvcore_mults(module: nn.Module, shape_in: tuple) -> int:
 
 
 def _hwc(torch_shape: tuple) -> list[int]:
+    """(N, C, H, W) → [H, W, C]; (N, F) → [F]."""
     return [torch_shape[2], torch_shape[3], torch_shape[1]] if len(torch_shape) == 4 else [torch_shape[1]]
 
 
 @st.composite
 def windowed(draw, pool: bool):
+    """A random conv or pool layer (any may be too large for its input: then both refuse it)."""
     stride = draw(st.integers(1, 3))
     if pool:
         k = draw(st.integers(1, 4))
@@ -266,6 +271,7 @@ def windowed(draw, pool: bool):
 
 @st.composite
 def image_stack(draw):
+    """Conv, pool, batch norm, dropout and inception-like blocks, then flatten and dense layers."""
     layers = []
     for _ in range(draw(st.integers(1, 4))):
         choice = draw(st.sampled_from(["conv", "conv", "pool", "batchnorm", "dropout", "branches"]))
