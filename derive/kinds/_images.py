@@ -7,7 +7,7 @@ from typing import Any
 import sympy
 
 from .. import fields as F
-from ..latex import Latex, is_plain, terminating, tex
+from ..latex import Latex, decimal, is_plain, terminating, tex
 
 Matrix = list[list[Any]]
 
@@ -126,8 +126,10 @@ class Grid:
 
 
 def cell_text(v: Any) -> str:
-    """The LaTeX of one cell (exact, short)."""
-    return str(tex(v))
+    """The LaTeX of one cell: exact when short, else its decimal (4 significant digits)."""
+    if isinstance(v, (int, sympy.Rational)) and is_plain(v):
+        return str(tex(v))
+    return str(decimal(v, 4))
 
 
 def _visible_len(text: str) -> float:

@@ -19,7 +19,7 @@ SMALL_OUTPUT = 16       # entries per filter worked out row by row; larger outpu
 FIRST_ROW = 4           # entries of the first output row worked in full
 SHOWN_FILTERS = 3       # filters whose entries are worked
 SHOWN_CHANNELS = 3      # channels shown when padding
-LINE_UNITS = 78         # rough width of a display line, in digit widths
+LINE_UNITS = 96         # rough width of a display line, in digit widths
 FIGURE_SIDE = 12        # largest padded image (rows or columns) drawn as a figure
 
 
@@ -323,9 +323,10 @@ def _pad_step(s: Solution, p: Problem, x: list) -> None:
     lines = [chain(Latex(r"X^{\text{pad}}" + (f"_{{{c}}}" if len(x) > 1 else "")), ch)
              for c, ch in enumerate(x[:SHOWN_CHANNELS])]
     more = f" (channels {SHOWN_CHANNELS} to {len(x) - 1} likewise)" if len(x) > SHOWN_CHANNELS else ""
+    sides = [f"{n} {what}{'s' if n != 1 else ''} at the {where}" for n, what, where in
+             ((pt, "row", "top"), (pb, "row", "bottom"), (pl, "column", "left"), (pr, "column", "right")) if n]
     s.step("Pad the input with zeros", *lines,
-           text=f"Add {pt} row(s) of zeros at the top, {pb} at the bottom, {pl} column(s) at the left and {pr} at "
-                f"the right of every channel{more}.")
+           text=f"Add zeros around every channel{more}: " + ", ".join(sides) + ".")
 
 
 def _focus(response: list[list]) -> tuple[int, int]:
@@ -386,7 +387,7 @@ def _worked(p: Problem, oh: int, ow: int, focus: tuple[int, int]) -> list[tuple[
     else:
         cells = [(0, 0), (oh - 1, ow - 1)]
     if focus not in cells:
-        cells.insert(1 if len(cells) > 1 else len(cells), focus)
+        cells.insert(len(cells) if oh * ow <= SMALL_OUTPUT else 1, focus)
     return cells
 
 
@@ -423,14 +424,16 @@ def _entry_lines(p: Problem, x: list, f: list, i: int, j: int, z: Any, tag: str)
         window = Latex(rf"{ch}\sum \left({xs}_{{{i * sr}:{i * sr + kh - 1},\ {j * sc}:{j * sc + kw - 1}}} "
                        r"\odot K\right)")
         return [chain(Latex(lhs), window, z)]
-    groups, sums = [], []
+    lines, sums = [], []
     for c in range(len(f)):
+        groups = []
         for u in range(kh):
             terms = [(x[c][i * sr + u][j * sc + v], f[c][u][v]) for v in range(kw)]
             groups.append(("(" + " + ".join(f"{_paren(a)} \\cdot {_paren(k)}" for a, k in terms) + ")",
                            _units(terms)))
             sums.append(sympy.Add(*[a * k for a, k in terms]))
-    lines = _wrap(lhs + " = ", [g for g, _ in groups], [w for _, w in groups])
+        head = lhs + " = " if c == 0 else r"\quad + "
+        lines += _wrap(head, [g for g, _ in groups], [w for _, w in groups])
     sum_terms = [(str(_signed(v, first=n == 0)), len(value_plain(v)) + 3) for n, v in enumerate(sums)]
     if len(sums) > 1:
         lines += _wrap("= ", [t for t, _ in sum_terms], [w for _, w in sum_terms], joiner=" ", cont=r"\quad ")
@@ -484,16 +487,20 @@ def _bias_step(s: Solution, p: Problem, responses: list, biases: list, outputs: 
            "sigmoid": r"\sigma(z) = \frac{1}{1 + e^{-z}}", "tanh": r"\tanh(z)"}.get(p.activation)
     for n, (r, b, y) in enumerate(zip(responses[:SHOWN_FILTERS], biases, outputs)):
         tag = "" if p.kernels is None else f"_{{{n}}}"
-        z = [[v + b for v in row] for row in r]
-        lines.append(chain(Latex(f"Z{tag} = R{tag} + {_paren(b)}"), z))
+        arg = f"R{tag}"
+        if b != 0:
+            lines.append(chain(Latex(f"Z{tag} = R{tag} + {_paren(b)}"), [[v + b for v in row] for row in r]))
+            arg = f"Z{tag}"
         if act:
-            lines.append(chain(Latex(f"Y{tag} = " + act.split(" = ")[0].replace("z", f"Z{tag}")), y,
+            lines.append(chain(Latex(f"Y{tag} = " + act.split(" = ")[0].replace("z", arg)), y,
                                approx_digits=p.digits))
-    text = "Add the bias to every entry of R, the sums of products above"
-    text += (f", then apply the activation {p.activation} entry by entry." if act else ".")
+    has_bias = any(b != 0 for b in biases)
+    text = ("Add the bias to every entry of R, the sums of products above" if has_bias
+            else "R holds the sums of products above")
+    text += (f"; then apply the activation {p.activation} entry by entry." if act else ".")
     if p.activation == "relu":
         text += " ReLU keeps positive values and sets the others to 0."
-    s.step("Bias and activation" if act else "Bias", *lines, text=text)
+    s.step(("Bias and activation" if has_bias else "Activation") if act else "Bias", *lines, text=text)
 
 
 def _notes(s: Solution, p: Problem, filters: list, responses: list, biases: list) -> None:

@@ -78,9 +78,9 @@ def solve(p: Problem) -> Solution:
         mask = np.vectorize(int)(draws < float(keep)).tolist()
         s.step("Draw the mask", chain(Latex("u"), Latex(_draw_matrix(draws.tolist(), keep))),
                chain(Latex(rf"m = [u < {tex(keep)}]"), mask),
-               text=f"Each unit is kept with probability p = {I.value_text(keep)}, independently: draw u uniformly "
+               text=f"Each unit is kept with probability $p = {tex(keep)}$, independently: draw $u$ uniformly "
                     f"from [0, 1) with the problem's generator (numpy default_rng([seed, crc32(id)]), seed "
-                    f"{p.seed}) and keep the unit when u < p. The draws are shown so the mask can be checked.")
+                    f"{p.seed}) and keep the unit when $u < p$. The draws are shown so the mask can be checked.")
     masked = _apply(p.activations, mask, lambda a, m: a * m)
     output = _apply(masked, mask, lambda a, m: a / keep) if p.inverted else masked
     lines = [chain(Latex(r"\mathbf{a} \odot \mathbf{m}"), masked)]
@@ -90,10 +90,10 @@ def solve(p: Problem) -> Solution:
     kept = sum(I.flat(mask))
     s.step("Apply the mask" + (" and scale by 1/p" if p.inverted else ""), *lines,
            text=f"{kept} of {len(I.flat(mask))} units are kept. "
-                + (f"Inverted dropout divides the kept activations by p = {I.value_text(keep)} during training, "
+                + (f"Inverted dropout divides the kept activations by $p = {tex(keep)}$ during training, "
                    "so the next layer sees the same expected input as at test time, when nothing is dropped."
                    if p.inverted else "Without inverted scaling the kept activations pass unchanged; at test time "
-                   f"the activations must then be multiplied by p = {I.value_text(keep)} instead."),
+                   f"the activations must then be multiplied by $p = {tex(keep)}$ instead."),
            figure=_figure(p, mask, output))
     _expectation(s, p, keep, output)
     s.answer("mask", mask, symbol=r"\mathbf{m}")
@@ -122,16 +122,16 @@ def _expectation(s: Solution, p: Problem, keep: sympy.Rational, output: Any) -> 
     if p.inverted:
         line = chain(Latex(rf"E[\tilde{{a}}_i] = p \cdot \frac{{a_i}}{{p}} + (1 - p) \cdot 0"),
                      Latex(rf"{q} \cdot \frac{{a_i}}{{{q}}} + {tex(1 - keep)} \cdot 0"), Latex("a_i"))
-        s.check("E[output] = input exactly for every entry: p · (a/p) + (1 − p) · 0 = a.")
+        s.check("E[output] = input exactly for every entry: $p \\cdot (a/p) + (1 - p) \\cdot 0 = a$.")
     else:
         line = chain(Latex(r"E[a_i m_i] = p \cdot a_i + (1 - p) \cdot 0"), Latex(rf"{q}\, a_i"))
         s.check(f"E[output] = {I.value_text(keep)} · input exactly for every entry (no inverted scaling).")
     mean_in = sympy.Add(*I.flat(p.activations)) / len(I.flat(p.activations))
     mean_out = sympy.Add(*I.flat(output)) / len(I.flat(output))
     s.step("Expected value", line,
-           text="Over the random mask, each unit is kept with probability p and dropped otherwise, so "
+           text="Over the random mask, each unit is kept with probability $p$ and dropped otherwise, so "
                 + ("the expected output equals the input: " if p.inverted
-                   else "the expected output is p times the input: ")
+                   else "the expected output is $p$ times the input: ")
                 + f"this holds on average over masks, not for one draw (here the mean of the input is "
                   f"{decimal_text(mean_in, p.digits)} and of this output {decimal_text(mean_out, p.digits)}).")
 
