@@ -1,0 +1,189 @@
+"""The computational graph of a dense network as a TikZ figure, left to right, as micrograd's draw_dot.
+
+Value nodes (boxes) carry a name and shape; operation nodes (circles) join them; parameters and targets
+enter their operation from above. One small sample shows its numbers inside the nodes; a batch names its
+values in the nodes and tabulates each node's forward value and gradient beside the figure.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..latex import Latex, decimal, is_plain, tex
+from . import _layers as L
+
+ROW_WIDTH = 16.8     # cm of one row of the figure before it wraps to the next
+VALUE_W, OP_W, GAP = 1.1, 0.62, 0.3
+ROW_PITCH = 3.1
+TABLE_SIDE = 4       # rows or columns of a value small enough to tabulate
+TABLE_ROWS = 7       # table rows per column block
+
+
+@dataclass
+class Val:
+    """A value node: name (LaTeX), shape, exact value and gradient (None: not needed)."""
+
+    key: str
+    name: str
+    value: Any
+    grad: Any = None
+    role: str = "value"          # value, param (trained), data (inputs, targets), loss
+
+
+@dataclass
+class Op:
+    """An operation node."""
+
+    key: str
+    label: str
+
+
+def _shape(x: Any) -> tuple[int, ...]:
+    dims = []
+    while isinstance(x, list):
+        dims.append(len(x))
+        x = x[0] if x else None
+    return tuple(dims)
+
+
+def _shape_tex(x: Any) -> str:
+    dims = _shape(x)
+    return r"\times ".join(str(d) for d in dims) if dims else "1"
+
+
+def _cell(v: Any, d: int) -> str:
+    v = L.sym(v)
+    return tex(v) if is_plain(v) else decimal(v, d)
+
+
+def small(x: Any, d: int) -> str:
+    """A value as a compact matrix of decimals (exact where plain)."""
+    if x is None:
+        return "—"
+    if not isinstance(x, list):
+        return f"${_cell(x, d)}$"
+    rows = x if isinstance(x[0], list) else [x]
+    body = r" \\ ".join(" & ".join(_cell(v, d) for v in row) for row in rows)
+    return rf"$\left[\begin{{smallmatrix}}{body}\end{{smallmatrix}}\right]$"
+
+
+def _fits_table(x: Any) -> bool:
+    return x is None or all(n <= TABLE_SIDE for n in _shape(x))
+
+
+def _inline(nodes: list[Val]) -> bool:
+    """True when every value is tiny (≤ 2 numbers): the numbers go inside the nodes."""
+    return all(len(_flat(n.value)) <= 2 and len(_flat(n.grad)) <= 2 for n in nodes)
+
+
+def _flat(x: Any) -> list:
+    if isinstance(x, list):
+        return [v for item in x for v in _flat(item)]
+    return [] if x is None else [x]
+
+
+STYLES = (r"val/.style={draw=blue!55!black, fill=blue!5, rounded corners=2pt, align=center, minimum width=%(vw)scm,"
+          r" minimum height=0.8cm, inner sep=2pt, font=\small},"
+          r"param/.style={val, draw=green!45!black, fill=green!7},"
+          r"data/.style={val, draw=black!60, fill=black!4},"
+          r"loss/.style={val, draw=red!55!black, fill=red!6},"
+          r"op/.style={draw=orange!70!black, fill=orange!15, circle, minimum size=%(ow)scm, inner sep=1pt,"
+          r" font=\footnotesize},"
+          r"edge/.style={-{Stealth[length=4pt]}, semithick, draw=black!70}")
+
+
+def _label(node: Val, inline: bool, d: int) -> str:
+    head = f"${node.name}$"
+    if inline:
+        grad = "" if node.grad is None else r"\\{\scriptsize grad " + small(node.grad, d) + "}"
+        return head + r"\\{\scriptsize " + small(node.value, d) + "}" + grad
+    return head + r"\\{\scriptsize $" + _shape_tex(node.value) + "$}"
+
+
+def figure(chain: list, side: dict[str, Val], digits: int) -> Latex:
+    """The TikZ picture of the graph, then (for anything but tiny values) the table of values and gradients."""
+    values = [n for n in chain if isinstance(n, Val)] + list(side.values())
+    inline = _inline(values)
+    vw = VALUE_W + (0.5 if inline else 0)
+    pos, x, y, rows = {}, 0.0, 0.0, [[]]
+    prev_w = None
+    for node in chain:
+        w = _width(node, vw)
+        if prev_w is not None:
+            step = prev_w / 2 + GAP + w / 2
+            if x + step + w / 2 > ROW_WIDTH:
+                x, y = 0.0, y - ROW_PITCH
+                rows.append([])
+            else:
+                x += step
+        pos[node.key] = (x, y)
+        rows[-1].append(node)
+        prev_w = w
+    lines = [r"\begin{tikzpicture}[" + STYLES % {"vw": f"{vw:g}", "ow": f"{OP_W:g}"} + "]"]
+    for node in chain:
+        px, py = pos[node.key]
+        if isinstance(node, Val):
+            lines.append(rf"\node[{node.role if node.role != 'value' else 'val'}] ({node.key}) at ({px:.2f},{py:.2f}) "
+                         f"{{{_label(node, inline, digits)}}};")
+        else:
+            lines.append(rf"\node[op] ({node.key}) at ({px:.2f},{py:.2f}) {{{node.label}}};")
+    for op_key, node in side.items():
+        px, py = pos[op_key]
+        lines.append(rf"\node[{node.role}] ({node.key}) at ({px:.2f},{py + 1.45:.2f}) "
+                     f"{{{_label(node, inline, digits)}}};")
+        lines.append(rf"\draw[edge] ({node.key}) -- ({op_key});")
+    for a, b in zip(chain, chain[1:]):
+        if pos[a.key][1] == pos[b.key][1]:
+            lines.append(rf"\draw[edge] ({a.key}) -- ({b.key});")
+        else:
+            lines.append(rf"\draw[edge] ({a.key}.south) -- ++(0,-0.75) -| ($({b.key}.west)+(-0.3,0)$) "
+                         rf"-- ({b.key}.west);")
+    lines.append(r"\end{tikzpicture}")
+    out = _fit("\n".join(lines))
+    if not inline:
+        out += "\n\\par\\medskip\n" + _fit(table(values, digits))
+    return Latex(r"\begin{minipage}{\linewidth}\centering" + "\n" + out + "\n" + r"\end{minipage}")
+
+
+def _width(node: Val | Op, vw: float) -> float:
+    """The room a node takes on its row (a name such as `Z = Ŷ` is wider)."""
+    if isinstance(node, Op):
+        return OP_W
+    return vw + (0.55 if "=" in node.name else 0)
+
+
+def _fit(body: str) -> str:
+    """Scale a block down to the line width only when it is wider."""
+    return (r"\ifdefined\derivegraphbox\else\newsavebox{\derivegraphbox}\fi"
+            r"\sbox{\derivegraphbox}{" + body + "}%\n"
+            r"\ifdim\wd\derivegraphbox>\linewidth\resizebox{\linewidth}{!}{\usebox{\derivegraphbox}}"
+            r"\else\usebox{\derivegraphbox}\fi")
+
+
+def table(nodes: list[Val], digits: int) -> str:
+    """node | shape | forward value | gradient, in blocks of TABLE_ROWS rows set side by side."""
+    blocks = [nodes[i:i + TABLE_ROWS] for i in range(0, len(nodes), TABLE_ROWS)]
+    out = []
+    for block in blocks:
+        rows = [r"\renewcommand{\arraystretch}{1.3}\begin{tabular}[t]{@{}l c c c@{}}", r"\toprule",
+                r"node & shape & value & $\partial\mathcal{L}/\partial(\cdot)$ \\", r"\midrule"]
+        for n in block:
+            if _fits_table(n.value) and _fits_table(n.grad):
+                val, grad = small(n.value, digits), small(n.grad, digits)
+            else:
+                val, grad = "in the steps", "—" if n.grad is None else "in the steps"
+            rows.append(rf"${n.name}$ & ${_shape_tex(n.value)}$ & {val} & {grad} \\[7pt]")
+        rows += [r"\bottomrule", r"\end{tabular}"]
+        out.append("\n".join(rows))
+    return "\\quad\n".join(out)
+
+
+def zero_positions(z: list[list]) -> list[tuple[int, int]]:
+    """(sample, unit) where a pre-activation is exactly 0."""
+    return [(n, j) for n, row in enumerate(z) for j, v in enumerate(row) if L.sign(v) == 0]
+
+
+def as_sym(x: Any) -> Any:
+    """Values as SymPy for display."""
+    return L.to_sympy(x) if x is not None else None
+

@@ -1,0 +1,385 @@
+"""Dense layers shared by `forward` and `backprop`: parsing, shape checks, random draws (SPEC §8)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+import sympy
+
+from .. import fields as F
+from ..numbers import describe, to_number
+from ..problem import Problem
+
+ACTIVATIONS = ("linear", "relu", "leaky_relu", "sigmoid", "tanh", "softmax")
+LAYOUTS = ("out_in", "in_out")
+RANDOM = "random"
+DEFAULT_SLOPE = sympy.Rational(1, 100)
+MAX_DECIMALS = 15
+
+
+def _random_or(parser):
+    """A parser that also accepts the word `random`."""
+    def parse(value: Any, ctx: F.Ctx) -> Any:
+        if isinstance(value, str):
+            if str(value) == RANDOM:
+                return RANDOM
+            raise ctx.error(f"expected {parser.__doc__} or random, got {describe(value)}"
+                            f"{F.suggest(str(value), [RANDOM])}")
+        return parser(value, ctx)
+    return parse
+
+
+def _matrix(value: Any, ctx: F.Ctx) -> list:
+    """a matrix"""
+    return F.matrix(value, ctx)
+
+
+def _vector(value: Any, ctx: F.Ctx) -> list:
+    """a vector"""
+    return F.vector(value, ctx)
+
+
+def _units(value: Any, ctx: F.Ctx) -> int:
+    """A positive number of units, within the matrix-side limit."""
+    n = F.positive_int(value, ctx)
+    if n > ctx.limits.matrix_side:
+        raise ctx.error(f"{n} units is more than the limit of {ctx.limits.matrix_side} (limit 'matrix_side')")
+    return n
+
+
+LAYER = F.table(
+    units=F.Field(_units),
+    activation=F.Field(F.choice(*ACTIVATIONS), "linear"),
+    slope=F.Field(F.number),
+    weights=F.Field(_random_or(_matrix), required=True),
+    bias=F.Field(_random_or(_vector)),
+    layout=F.Field(F.choice(*LAYOUTS), "out_in"),
+)
+
+INIT = F.table(
+    distribution=F.Field(F.choice("uniform", "normal"), "uniform"),
+    low=F.Field(F.number), high=F.Field(F.number),
+    mean=F.Field(F.number), std=F.Field(F.nonnegative),
+    decimals=F.Field(F.nonnegative_int, 1),
+)
+
+
+def parse_layers(value: Any, ctx: F.Ctx) -> list[dict]:
+    """A non-empty list of layer mappings, at most `layers` of them."""
+    if not isinstance(value, list) or not value:
+        raise ctx.error(f"expected a non-empty list of layers, got {describe(value) if value != [] else '[]'}")
+    if len(value) > ctx.limits.layers:
+        raise ctx.error(f"{len(value)} layers is more than the limit of {ctx.limits.layers} (limit 'layers')")
+    layers = [F.read_mapping(raw, ctx.child(i), LAYER, what="layer field") for i, raw in enumerate(value)]
+    for i, layer in enumerate(layers):
+        if layer["slope"] is not None and layer["activation"] != "leaky_relu":
+            raise ctx.child(i).child("slope").error(
+                f"slope is only for leaky_relu (this layer's activation is {layer['activation']})")
+        if layer["activation"] == "softmax" and i != len(layers) - 1:
+            raise ctx.child(i).child("activation").error(
+                f"softmax is only for the last layer (layer {i} of {len(layers)} is hidden)")
+    return layers
+
+
+def parse_init(value: Any, ctx: F.Ctx) -> dict:
+    """`init: {distribution, low, high, mean, std, decimals}` with SPEC defaults."""
+    init = F.read_mapping(value, ctx, INIT, what="init field")
+    uniform = init["distribution"] == "uniform"
+    for name in ("mean", "std") if uniform else ("low", "high"):
+        if init[name] is not None:
+            raise ctx.child(name).error(f"{name} is for distribution: {'normal' if uniform else 'uniform'} "
+                                        f"(this init is {init['distribution']})")
+    defaults = {"low": -1, "high": 1} if uniform else {"mean": 0, "std": 1}
+    for name, default in defaults.items():
+        if init[name] is None:
+            init[name] = sympy.Integer(default)
+    if uniform and init["low"] >= init["high"]:
+        raise ctx.child("high").error(f"high must be above low ({init['low']}), got {init['high']}")
+    if init["decimals"] > MAX_DECIMALS:
+        raise ctx.child("decimals").error(f"at most {MAX_DECIMALS} decimals, got {init['decimals']}")
+    return init
+
+
+DEFAULT_INIT = {"distribution": "uniform", "low": sympy.Integer(-1), "high": sympy.Integer(1),
+                "mean": None, "std": None, "decimals": 1}
+
+
+@dataclass
+class Layer:
+    """One dense layer, resolved: weights units × inputs (exact), bias or None, where each came from."""
+
+    index: int
+    units: int
+    inputs: int
+    activation: str
+    slope: sympy.Rational | None
+    weights: list[list[sympy.Rational]]
+    bias: list[sympy.Rational] | None
+    drawn_weights: bool = False
+    drawn_bias: bool = False
+    layout: str = "out_in"
+
+    @property
+    def params(self) -> int:
+        return self.units * self.inputs + (self.units if self.bias is not None else 0)
+
+
+def _misfit(got: tuple[int, int], inputs: int, units: int | None, layout: str) -> str | None:
+    """Why a weights matrix does not fit (None when it does), naming the layout that would fit."""
+    rows, cols = got
+    shown = F.shape_text(got)
+    if layout == "out_in":
+        fits = cols == inputs and (units is None or rows == units)
+        other = rows == inputs and (units is None or cols == units)
+        want = f"{units}×{inputs}" if units else f"units × {inputs}"
+        if fits:
+            return None
+        head = f"expected {want} (units × inputs), got {shown}"
+        if other:
+            return f"{head}; this fits layout: in_out (inputs × units): add `layout: in_out` to the layer"
+        alt = f"{inputs}×{units}" if units else f"{inputs} × units"
+        return f"{head}; it fits neither layout (layout: in_out would need {alt})"
+    fits = rows == inputs and (units is None or cols == units)
+    other = cols == inputs and (units is None or rows == units)
+    want = f"{inputs}×{units}" if units else f"{inputs} × units"
+    if fits:
+        return None
+    head = f"expected {want} (inputs × units, layout: in_out), got {shown}"
+    if other:
+        return f"{head}; this fits the default layout (units × inputs): remove `layout: in_out`"
+    alt = f"{units}×{inputs}" if units else f"units × {inputs}"
+    return f"{head}; it fits neither layout (the default units × inputs would need {alt})"
+
+
+def exact_draw(value: float) -> sympy.Rational:
+    """A drawn float read as the shortest decimal that prints it (-0.0 is 0)."""
+    return to_number(float(value)) + 0
+
+
+def _draw(rng: np.random.Generator, init: dict, shape: tuple[int, ...]) -> np.ndarray:
+    if init["distribution"] == "uniform":
+        values = rng.uniform(float(init["low"]), float(init["high"]), size=shape)
+    else:
+        values = rng.normal(float(init["mean"]), float(init["std"]), size=shape)
+    return np.round(values, init["decimals"])
+
+
+def resolve(p: Problem, inputs: int) -> list[Layer]:
+    """Check every layer's shapes against its inputs and draw the random values (cached on the problem)."""
+    cached = p.__dict__.get("_layers")
+    if cached is not None:
+        return cached
+    init = p.init or DEFAULT_INIT
+    rng = p.rng()
+    layers, total = [], 0
+    for i, raw in enumerate(p.layers):
+        layer = _resolve_one(p, i, raw, inputs, init, rng)
+        total += layer.params
+        if total > p.ctx.limits.numbers:
+            raise p.error("layers", f"the network has more than {p.ctx.limits.numbers:,} weights and biases "
+                                    "(limit 'numbers')")
+        layers.append(layer)
+        inputs = layer.units
+    p.__dict__["_layers"] = layers
+    return layers
+
+
+def _resolve_one(p: Problem, i: int, raw: dict, inputs: int, init: dict, rng: np.random.Generator) -> Layer:
+    units = raw["units"]
+    if raw["weights"] == RANDOM:
+        if units is None:
+            raise p.error(("layers", i, "units"), "required with weights: random (the number of rows to draw)")
+        weights = [[exact_draw(v) for v in row] for row in _draw(rng, init, (units, inputs))]
+        drawn = True
+    else:
+        given = raw["weights"]
+        problem = _misfit(F.shape(given), inputs, units, raw["layout"])
+        if problem:
+            raise p.error(("layers", i, "weights"), problem)
+        weights = given if raw["layout"] == "out_in" else [list(col) for col in zip(*given)]
+        units, drawn = len(weights), False
+    bias, drawn_bias = raw["bias"], False
+    if bias == RANDOM:
+        bias, drawn_bias = [exact_draw(v) for v in _draw(rng, init, (units,))], True
+    elif bias is not None and len(bias) != units:
+        raise p.error(("layers", i, "bias"), f"expected {units} numbers (one per unit), got {len(bias)}")
+    slope = raw["slope"] if raw["slope"] is not None else (DEFAULT_SLOPE if raw["activation"] == "leaky_relu"
+                                                            else None)
+    return Layer(i, units, inputs, raw["activation"], slope, weights, bias, drawn, drawn_bias, raw["layout"])
+
+
+# ---- exact arithmetic: Fractions while rational (fast), SymPy once transcendental -----------------
+
+SIZE_LIMIT = 40          # nodes of one expression past which it is carried as a 50-digit decimal
+PRECISION = 50
+
+
+def frac(x: sympy.Rational) -> Fraction:
+    """A SymPy rational as a Fraction."""
+    return Fraction(int(x.p), int(x.q))
+
+
+def sym(x: Any) -> sympy.Expr:
+    """A value (Fraction or SymPy) as SymPy."""
+    if isinstance(x, Fraction):
+        return sympy.Rational(x.numerator, x.denominator)
+    if isinstance(x, int):
+        return sympy.Integer(x)
+    return x
+
+
+def to_sympy(x: Any) -> Any:
+    """Nested lists of values as SymPy (None kept)."""
+    if x is None:
+        return None
+    if isinstance(x, list):
+        return [to_sympy(v) for v in x]
+    return sym(x)
+
+
+def _size(x: sympy.Basic, limit: int) -> tuple[int, bool]:
+    """Nodes of an expression (stopping past `limit`) and whether it holds a Float."""
+    n, has_float, stack = 0, False, [x]
+    while stack and n <= limit:
+        e = stack.pop()
+        n += 1
+        if isinstance(e, sympy.Float):
+            has_float = True
+        stack.extend(e.args)
+    return n, has_float
+
+
+def tame(x: Any) -> Any:
+    """Keep a value exact while small; carry it as a 50-digit decimal past SIZE_LIMIT or once it meets one."""
+    if isinstance(x, (Fraction, int)) or isinstance(x, (sympy.Rational, sympy.Float)):
+        return x
+    n, has_float = _size(x, SIZE_LIMIT)
+    if n > SIZE_LIMIT or has_float:
+        return sympy.Float(x.evalf(PRECISION), PRECISION)
+    return x
+
+
+def is_approx(x: Any) -> bool:
+    """True when a nested value holds a carried decimal."""
+    if isinstance(x, list):
+        return any(is_approx(v) for v in x)
+    return isinstance(x, sympy.Float)
+
+
+def settle(x: Any) -> tuple[Any, bool]:
+    """An answer made consistent: once any entry is carried as a decimal, every irrational entry is; (value, approx)."""
+    if not is_approx(x):
+        return x, False
+
+    def conv(v: Any) -> Any:
+        if isinstance(v, list):
+            return [conv(e) for e in v]
+        if v is None or isinstance(v, (sympy.Rational, sympy.Float)):
+            return v
+        return sympy.Float(v.evalf(PRECISION), PRECISION)
+    return conv(x), True
+
+
+def dot(ws: list, xs: list) -> Any:
+    """Σ w·x, in Fractions when all are rational."""
+    if all(isinstance(v, Fraction) for v in xs) and all(isinstance(w, Fraction) for w in ws):
+        total = Fraction(0)
+        for w, x in zip(ws, xs):
+            if w and x:
+                total += w * x
+        return total
+    return tame(sympy.Add(*[sym(w) * sym(x) for w, x in zip(ws, xs) if w != 0 and x != 0]))
+
+
+def add(a: Any, b: Any) -> Any:
+    """a + b."""
+    if isinstance(a, Fraction) and isinstance(b, Fraction):
+        return a + b
+    return tame(sym(a) + sym(b))
+
+
+def mul(a: Any, b: Any) -> Any:
+    """a · b."""
+    if isinstance(a, Fraction) and isinstance(b, Fraction):
+        return a * b
+    if a == 0 or b == 0:
+        return Fraction(0)
+    return tame(sym(a) * sym(b))
+
+
+def sign(x: Any) -> int:
+    """-1, 0 or 1, exactly (a symbolic value is decided numerically, then by `equals`)."""
+    if isinstance(x, Fraction):
+        return (x > 0) - (x < 0)
+    value = sympy.N(x, 30)
+    if abs(value) > sympy.Float("1e-25"):
+        return 1 if value > 0 else -1
+    if isinstance(x, sympy.Float) or x.equals(0):
+        return 0
+    value = sympy.N(x, 200)
+    return 1 if value > 0 else -1
+
+
+def normalize(x: Any) -> Any:
+    """A SymPy rational back to a Fraction (the fast road)."""
+    if isinstance(x, sympy.Rational):
+        return frac(x)
+    return x
+
+
+def activate(name: str, z: list, slope: Any = None) -> list:
+    """f(z) for one sample's pre-activations."""
+    if name == "linear":
+        return list(z)
+    if name == "relu":
+        return [v if sign(v) > 0 else Fraction(0) for v in z]
+    if name == "leaky_relu":
+        s = frac(slope)
+        return [v if sign(v) > 0 else mul(s, v) for v in z]
+    if name == "sigmoid":
+        return [normalize(tame(1 / (1 + sympy.exp(-sym(v))))) for v in z]
+    if name == "tanh":
+        return [normalize(tame(sympy.tanh(sym(v)))) for v in z]
+    if name == "softmax":
+        exps = [sympy.exp(sym(v)) for v in z]
+        total = sympy.Add(*exps)
+        return [normalize(tame(e / total)) for e in exps]
+    raise ValueError(name)
+
+
+def derivative(name: str, z: list, a: list, slope: Any = None) -> list:
+    """f′(z) elementwise (not for softmax): relu′(0) = 0, leaky_relu′(0) = slope, as PyTorch."""
+    if name == "linear":
+        return [Fraction(1)] * len(z)
+    if name == "relu":
+        return [Fraction(1) if sign(v) > 0 else Fraction(0) for v in z]
+    if name == "leaky_relu":
+        return [Fraction(1) if sign(v) > 0 else frac(slope) for v in z]
+    if name == "sigmoid":
+        return [normalize(tame(sym(v) * (1 - sym(v)))) for v in a]
+    if name == "tanh":
+        return [normalize(tame(1 - sym(v) ** 2)) for v in a]
+    raise ValueError(name)
+
+
+def forward_pass(layers: list[Layer], x: list[list]) -> tuple[list, list]:
+    """Z and A of every layer (each N × units, values Fraction or SymPy); x is N × inputs (Fractions)."""
+    zs, as_, a = [], [], x
+    for layer in layers:
+        w = [[frac(v) for v in row] for row in layer.weights]
+        b = [frac(v) for v in layer.bias] if layer.bias is not None else None
+        z = []
+        for sample in a:
+            row = [dot(wr, sample) for wr in w]
+            z.append([add(v, bj) for v, bj in zip(row, b)] if b is not None else row)
+        a = [activate(layer.activation, row, layer.slope) for row in z]
+        zs.append(z)
+        as_.append(a)
+    return zs, as_
+
+
+def inputs_as_fractions(rows: list[list[sympy.Rational]]) -> list[list[Fraction]]:
+    """The spec's exact inputs as Fractions."""
+    return [[frac(v) for v in row] for row in rows]
