@@ -204,22 +204,47 @@ def layer_lines(row: Row) -> tuple[list[Latex], str]:
                      "multiplies by no weights; the shape stays.")
 
 
+def _same(a: Row, b: Row) -> bool:
+    """Two rows worked the same way: same layer settings (as named), shapes and counts; no branches."""
+    return (a.layer.type != "branches" and A.describe(a.layer) == A.describe(b.layer)
+            and (a.shape_in, a.shape_out, a.params, a.mults) == (b.shape_in, b.shape_out, b.params, b.mults))
+
+
 def explain(s: Solution, rows: list[Row], design: str | None, path: str = "Layer") -> None:
-    """One step per layer (a branches block: its branches' layers, then the concatenation)."""
-    for i, row in enumerate(rows, 1):
-        where = label(design, f"{path} {i}")
+    """One step per layer (a branches block: its branches' layers, then the concatenation); repeats grouped."""
+    i = 0
+    while i < len(rows):
+        row = rows[i]
+        where = label(design, f"{path} {i + 1}")
         name = A.describe(row.layer)
-        if row.layer.type != "branches":
-            lines, text = layer_lines(row)
-            s.step(f"{where}: {name}", *lines, text=text)
+        if row.layer.type == "branches":
+            _explain_block(s, row, design, where, f"{path} {i + 1}")
+            i += 1
             continue
-        n = len(row.children)
-        s.step(f"{where}: {name}", text=f"{n} branches each take the same {A.shape_text(row.shape_in)} input; "
-               "their outputs are stacked along the " + ("channels" if len(row.shape_in) == 3 else "features")
-               + ", so their heights and widths must agree.")
-        for b, branch in enumerate(row.children, 1):
-            explain(s, branch, design, f"{path} {i}, branch {b}, layer")
-        s.step(f"{where}: the concatenation", *concat_lines(row))
+        lines, text = layer_lines(row)
+        s.step(f"{where}: {name}", *lines, text=text)
+        j = i + 1
+        while j < len(rows) and _same(rows[j], row):
+            j += 1
+        if j > i + 1:
+            span = f"{path}s {i + 2} to {j}" if j > i + 2 else f"{path} {i + 2}"
+            s.step(f"{label(design, span)}: {name}",
+                   text=f"The same as {path.lower()} {i + 1}: {A.shape_text(row.shape_out)} out, "
+                        f"{row.params:,} parameters and {row.mults:,} multiplications"
+                        + (" each." if j > i + 2 else "."))
+        i = j
+
+
+def _explain_block(s: Solution, row: Row, design: str | None, where: str, path: str) -> None:
+    """A branches block: what it does, each branch's layers, then the concatenation."""
+    n = len(row.children)
+    s.step(f"{where}: {A.describe(row.layer)}",
+           text=f"{n} branches each take the same {A.shape_text(row.shape_in)} input; their outputs are stacked "
+                "along the " + ("channels, so their heights and widths must agree." if len(row.shape_in) == 3
+                                else "features."))
+    for b, branch in enumerate(row.children, 1):
+        explain(s, branch, design, f"{path}, branch {b}, layer")
+    s.step(f"{where}: the concatenation", *concat_lines(row))
 
 
 def concat_lines(row: Row) -> list[Latex]:
@@ -259,15 +284,27 @@ def _cell(n: int) -> str:
     return f"${group_int(n)}$"
 
 
+TABLE_ROWS = 30        # rows of one tabular; a longer summary continues in another (a tabular cannot break)
+DESIGN_COLUMNS = 4     # designs side by side in one comparison table
+LONG_NAME = 40         # past this many characters, layer names wrap in a fixed-width column
+
+
 def summary_table(rows: list[Row]) -> Latex:
-    """A torchinfo-like summary: layer, output shape, parameters, multiplications."""
-    lines = [r"\begin{tabular}{@{}lrrr@{}}", r"\toprule",
-             r"Layer & Output shape & Parameters & Multiplications \\", r"\midrule",
-             rf"input & ${dims(rows[0].shape_in)}$ & & \\"]
-    lines += _table_rows(rows, 0)
-    lines += [r"\midrule", rf"total & ${dims(rows[-1].shape_out)}$ & {_cell(sum(r.params for r in rows))} & "
-                           rf"{_cell(sum(r.mults for r in rows))} \\", r"\bottomrule", r"\end{tabular}"]
-    return Latex("\n".join(lines))
+    """A torchinfo-like summary: layer, output shape, parameters, multiplications (split past TABLE_ROWS)."""
+    body = [rf"input & ${dims(rows[0].shape_in)}$ & & \\"] + _table_rows(rows, 0)
+    total = rf"total & ${dims(rows[-1].shape_out)}$ & {_cell(_params(rows))} & {_cell(_mults(rows))} \\"
+    long = any(len(A.describe(r.layer)) > LONG_NAME for r in A.leaves(rows))
+    first = r">{\raggedright\arraybackslash}p{0.38\linewidth}" if long else "l"
+    chunks = [body[i:i + TABLE_ROWS] for i in range(0, len(body), TABLE_ROWS)]
+    tables = []
+    for n, chunk in enumerate(chunks):
+        lines = [r"\begin{tabular}{@{}%srrr@{}}" % first, r"\toprule",
+                 r"Layer%s & Output shape & Parameters & Multiplications \\" % (" (continued)" if n else ""),
+                 r"\midrule", *chunk]
+        if n == len(chunks) - 1:
+            lines += [r"\midrule", total]
+        tables.append("\n".join(lines + [r"\bottomrule", r"\end{tabular}"]))
+    return Latex("\n\\par\\medskip\n".join(tables))
 
 
 def _table_rows(rows: list[Row], depth: int) -> list[str]:
@@ -284,24 +321,31 @@ def _table_rows(rows: list[Row], depth: int) -> list[str]:
 
 
 def compare_table(results: dict[str, list[Row]]) -> Latex:
-    """One column per design: layers, output shape, parameters, multiplications, and the ratio to the first."""
+    """One column per design (DESIGN_COLUMNS to a table): layers, shape, parameters, multiplications, ratio."""
     names = list(results)
-    base = results[names[0]]
-    head = " & ".join(escape(n) for n in names)
-    body = [("Layers", [str(sum(r.layer.type != "branches" for r in A.leaves(rows))) for rows in results.values()]),
-            ("Output shape", [f"${dims(rows[-1].shape_out)}$" for rows in results.values()]),
-            ("Parameters", [_cell(_params(rows)) for rows in results.values()]),
-            ("Multiplications", [_cell(_mults(rows)) for rows in results.values()]),
-            ("", [f"${words(_mults(rows))}$" if words(_mults(rows)) else "" for rows in results.values()])]
+    base = _mults(results[names[0]])
+    groups = [names[i:i + DESIGN_COLUMNS] for i in range(0, len(names), DESIGN_COLUMNS)]
+    return Latex("\n\\par\\medskip\n".join(_compare_part(results, group, names[0], base) for group in groups))
+
+
+def _compare_part(results: dict[str, list[Row]], group: list[str], first: str, base: int) -> str:
+    """The comparison table for some of the designs."""
+    nets = [results[n] for n in group]
+    body = [("Layers", [str(sum(r.layer.type != "branches" for r in A.leaves(rows))) for rows in nets]),
+            ("Output shape", [f"${dims(rows[-1].shape_out)}$" for rows in nets]),
+            ("Parameters", [_cell(_params(rows)) for rows in nets]),
+            ("Multiplications", [_cell(_mults(rows)) for rows in nets]),
+            ("", [f"${words(_mults(rows))}$" if words(_mults(rows)) else "" for rows in nets])]
     if not any(body[-1][1]):
         body.pop()
-    if len(names) > 1:
-        body.append((f"Multiplications vs.\\ {escape(names[0])}",
-                     ["---"] + [_versus(_mults(base), _mults(rows)) for rows in list(results.values())[1:]]))
-    lines = [r"\begin{tabular}{@{}l" + "r" * len(names) + "@{}}", r"\toprule", rf" & {head} \\", r"\midrule"]
+    if len(results) > 1:
+        body.append((f"Multiplications vs.\\ {escape(first)}",
+                     ["---" if n == first else _versus(base, _mults(results[n])) for n in group]))
+    head = " & ".join(escape(n) for n in group)
+    lines = [r"\begin{tabular}{@{}l" + "r" * len(group) + "@{}}", r"\toprule", rf" & {head} \\", r"\midrule"]
     lines += [rf"{name} & {' & '.join(cells)} \\" for name, cells in body]
     lines += [r"\bottomrule", r"\end{tabular}"]
-    return Latex("\n".join(lines))
+    return "\n".join(lines)
 
 
 def _versus(base: int, this: int) -> str:

@@ -141,12 +141,25 @@ def test_key_substitutes_the_formulas():
     assert r"$153{,}632$ & $120{,}422{,}400$" in s.steps[-1].figure
 
 
+def test_repeated_layers_are_grouped_and_long_tables_split():
+    s = derive.network([8, 8, 3], [{"conv": 4, "kernel": 3, "padding": "same"}] * 40)
+    titles = [step.title for step in s.steps]
+    assert titles[1:4] == ["Layer 1: conv 3×3, 4 filters, same", "Layer 2: conv 3×3, 4 filters, same",
+                           "Layers 3 to 40: conv 3×3, 4 filters, same"]
+    assert s.steps[3].text == "The same as layer 2: 8×8×4 out, 148 parameters and 9,216 multiplications each."
+    table = s.steps[-1].figure
+    assert table.count(r"\begin{tabular}") == 2 and "Layer (continued)" in table
+    assert table.count(r"\midrule" + "\n" + "total") == 1
+
+
 def test_compare_table_has_one_column_per_design():
     s = derive.network([8], designs={"a": [{"dense": 4}], "b": [{"dense": 2}], "c_1": [{"dense": 8}]})
     table = s.steps[-1].figure
     assert r" & a & b & c\_1 \\" in table
     assert r"Multiplications vs.\ a & --- & 2$\times$ fewer & 2$\times$ more \\" in table
     assert "$$" not in table
+    many = derive.network([8], designs={f"d{i}": [{"dense": i + 1}] for i in range(6)}).steps[-1].figure
+    assert many.count(r"\begin{tabular}{@{}lrrrr@{}}") == 1 and many.count(r"\begin{tabular}{@{}lrr@{}}") == 1
 
 
 def test_json_answers(cli, spec_file, tmp_path):
