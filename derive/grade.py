@@ -535,19 +535,31 @@ def name_slips(report: ProblemReport, p: Any, limits: Limits, rule: Rule) -> Non
     wrong = [m for m in report.marks if not m.ok and m.given is not None and m.given.value is not None]
     if not wrong:
         return
-    queries = [slips.Query(m.name, m.position, _matcher(m, rule)) for m in wrong]
+    queries = [slips.Query(m.name, m.position, _matcher(m, rule), _differs(m.expected)) for m in wrong]
     for m, found in zip(wrong, slips.diagnose(p, report.solution, queries, limits)):
         if found is not None:
             m.slip = f"{found.text} (that gives {slip_value(found.value, report.digits)})"
             m.slip_names = found.slips
 
 
-def _matcher(m: Mark, rule: Rule) -> Callable[[Any], bool]:
-    """Does a slip's value reproduce this given number under the same judging rule?"""
-    def matches(value: Any) -> bool:
-        if value is None or isinstance(value, (list, dict, str)):
-            return False
-        return judge(m.given, value, rule, m.count) and not judge(m.given, m.expected, rule, m.count)
+def _differs(exact: Any) -> Callable[[Any], bool]:
+    """Does a slip's value differ from the exact value (so the slip changes this number)?"""
+    def differs(value: Any) -> bool:
+        if value is None or exact is None or isinstance(value, (list, dict, str)):
+            return value is not exact
+        diff = sympy.N(as_exact(value) - as_exact(exact), 30)
+        return bool(abs(diff) > sympy.Float("1e-25") * max(abs(sympy.N(as_exact(exact), 30)), 1))
+    return differs
+
+
+def _matcher(m: Mark, rule: Rule) -> Callable[[Any], int]:
+    """How well a slip's value reproduces this given number under the same judging rule (see slips.Query)."""
+    from .slips import NONE, STRONG, WEAK
+
+    def matches(value: Any) -> int:
+        if value is None or isinstance(value, (list, dict, str)) or not judge(m.given, value, rule, m.count):
+            return NONE
+        return STRONG if judge(m.given, value, Rule(rule.min_digits, sympy.Integer(0)), m.count) else WEAK
     return matches
 
 

@@ -44,11 +44,19 @@ class Slip:
 
 @dataclass(frozen=True)
 class Query:
-    """A wrong number: which answer, its row-major position, and whether a value reproduces it."""
+    """A wrong number: which answer, its row-major position, and how well a value reproduces it.
+
+    `matches(value)` is STRONG when the value reproduces the number by equality or by rounding at the decimals
+    it was written with, WEAK when only by the relative tolerance, NONE otherwise.
+    """
 
     name: str
     position: int
-    matches: Callable[[Any], bool]
+    matches: Callable[[Any], int]
+    differs: Callable[[Any], bool] = lambda value: True   # does a value differ from the exact one here?
+
+
+NONE, WEAK, STRONG = 0, 1, 2
 
 
 @dataclass(frozen=True)
@@ -654,6 +662,21 @@ def value_at(answers: Answers, q: Query, width: int) -> Any:
     return numbers[q.position][1] if len(numbers) == width and q.position < width else None
 
 
+def consistent(queries: list[Query], values: dict[int, Any], hits: dict[int, Any]) -> dict[int, Any]:
+    """Keep a candidate's hits in an answer only where it explains more than half of the wrong numbers it changes.
+
+    A slip made consistently reproduces every number it changes; one lucky number among many is a coincidence.
+    """
+    kept = {}
+    for name in {queries[i].name for i in hits}:
+        changed = [i for i, q in enumerate(queries) if q.name == name and values[i] is not None
+                   and q.differs(values[i])]
+        mine = {i: v for i, v in hits.items() if queries[i].name == name}
+        if 2 * len(mine) > len(changed):
+            kept.update(mine)
+    return kept
+
+
 def score(trials: Trials, candidates: list, queries: list[Query], widths: dict[str, int]) -> list[tuple]:
     """(slip names, variants, {query: value}) for every candidate that reproduces some wrong number."""
     scored = []
@@ -662,7 +685,10 @@ def score(trials: Trials, candidates: list, queries: list[Query], widths: dict[s
         if answers is None:
             continue
         values = {i: value_at(answers, q, widths[q.name]) for i, q in enumerate(queries)}
-        hits = {i: v for i, v in values.items() if queries[i].matches(v)}
+        grades = {i: queries[i].matches(v) for i, v in values.items()}
+        hits = consistent(queries, values, {i: values[i] for i, g in grades.items() if g != NONE})
+        if len(hits) < 2:   # a number matched only within rtol needs a second number to back the slip
+            hits = {i: v for i, v in hits.items() if grades[i] == STRONG}
         if hits:
             scored.append((names, combo, hits))
     return scored

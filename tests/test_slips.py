@@ -178,9 +178,17 @@ def test_right_answer_and_unrelated_numbers(case: Case):
     result = marks(sheet, case.answer, as_written(right_answer))
     assert all(m.ok and m.slip is None for m in result)
     count = len(leaves(right_answer))
-    unrelated = [Plain("987654.321")] * count
-    result = marks(sheet, case.answer, unrelated)
-    assert all(not m.ok for m in result) and all(m.slip is None for m in result)
+    for unrelated in ([Plain("987654.321")] * count, [off(x, 6) for _, x in leaves(right_answer)],
+                      [off(x, 3) for _, x in leaves(right_answer)]):
+        result = marks(sheet, case.answer, unrelated)
+        assert all(not m.ok for m in result) and all(m.slip is None for m in result), [m.slip for m in result]
+
+
+def off(x, digits: int) -> Plain:
+    """A plausible but unrelated number near the right one, to `digits` digits (a count gets 7 added)."""
+    if isinstance(x, int) or x is None:
+        return Plain(str((x or 0) + 7))
+    return Plain(decimal_text(sympy.sympify(x) * sympy.Rational(137, 100) + sympy.Rational(123, 10000), digits))
 
 
 def test_every_catalogue_entry_is_tested():
