@@ -397,11 +397,11 @@ def compare(s: Solution, p: Problem, results: dict[str, list[Row]]) -> None:
 
 
 def ratio_lines(first: str, name: str, b_mult: int, mult: int, digits: int) -> list[Latex]:
-    """mult_first / mult_design as an exact ratio, and the share saved (or added) as a percentage."""
+    """The larger count over the smaller as an exact ratio, and the share saved (or added) as a percentage."""
     a, b = rf"\text{{mult}}_{{\text{{{escape(first)}}}}}", rf"\text{{mult}}_{{\text{{{escape(name)}}}}}"
-    ratio = sympy.Rational(b_mult, mult)
-    frac = Latex(r"\frac{%s}{%s}" % (group_int(b_mult), group_int(mult)))
-    out = [chain(Latex(r"\frac{%s}{%s}" % (a, b)), frac, ratio, approx_digits=digits)]
+    (top, bottom), (n, d) = ((a, b), (b_mult, mult)) if mult < b_mult else ((b, a), (mult, b_mult))
+    frac = Latex(r"\frac{%s}{%s}" % (group_int(n), group_int(d)))
+    out = [chain(Latex(r"\frac{%s}{%s}" % (top, bottom)), frac, sympy.Rational(n, d), approx_digits=digits)]
     change = 1 - sympy.Rational(mult, b_mult)
     word = r"\text{saved}" if change > 0 else r"\text{added}"
     line = chain(Latex(word), Latex(r"%s\frac{%s}{%s}" % ("1 - " if change > 0 else "", group_int(mult),
