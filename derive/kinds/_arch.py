@@ -66,7 +66,8 @@ def pair(value: Any, ctx: F.Ctx, item=F.positive_int) -> tuple[int, int]:
     """One whole number for both sides, or [height, width]."""
     if isinstance(value, list):
         if len(value) != 2:
-            raise ctx.error(f"expected one number or [height, width], got {len(value)} numbers")
+            raise ctx.error(f"expected one number or [height, width], got {len(value)} number"
+                            + ("" if len(value) == 1 else "s"))
         return item(value[0], ctx.child(0)), item(value[1], ctx.child(1))
     n = item(value, ctx)
     return n, n

@@ -395,6 +395,13 @@ BAD = [
      "7: q.designs.a.b: design name 'a.b' must use only letters, digits, '_' and '-'"),
     ("input: [10]\n    layers:\n      - {dropout: 1.5}",
      "7: q.layers[0].dropout: the drop probability must be between 0 and 1, got 3/2"),
+    ("input: [8, 8, 3]\n    layers:\n      - {conv: 2, kernel: [3]}",
+     "7: q.layers[0].kernel: expected one number or [height, width], got 1 number"),
+    ("input: [8, 8, 3]\n    layers:\n      - branches: [{conv: 2, kernel: 1}]",
+     "7: q.layers[0].branches[0]: expected a branch (a list of layers), got one layer; write it as [{…}]"),
+    ("input: [8, 8, 3]\n    layers:\n      - {}",
+     "7: q.layers[0]: a layer needs a type: one of dense, conv, maxpool, avgpool, batchnorm, dropout, flatten, "
+     "branches"),
     ("input: [8, 8, 3]\n    layers:\n      - {conv: 2, kernel: 3, padding: sme}",
      "7: q.layers[0].padding: expected valid, same or a whole number, got 'sme' (did you mean 'same'?)"),
 ]
