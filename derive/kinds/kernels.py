@@ -35,20 +35,20 @@ CATALOGUE: tuple[Known, ...] = (
     Known("Sobel", "horizontal", _m((1, 2, 1), (0, 0, 0), (-1, -2, -1)), "a horizontal edge detector", True),
     Known("Scharr", "vertical", _m((3, 0, -3), (10, 0, -10), (3, 0, -3)), "a vertical edge detector", True),
     Known("Scharr", "horizontal", _m((3, 10, 3), (0, 0, 0), (-3, -10, -3)), "a horizontal edge detector", True),
-    Known("Laplacian (4-neighbour)", "laplacian", _m((0, 1, 0), (1, -4, 1), (0, 1, 0)),
+    Known("4-neighbour", "laplacian", _m((0, 1, 0), (1, -4, 1), (0, 1, 0)),
           "a Laplacian (second-derivative) filter", True),
-    Known("Laplacian (8-neighbour)", "laplacian", _m((1, 1, 1), (1, -8, 1), (1, 1, 1)),
+    Known("8-neighbour", "laplacian", _m((1, 1, 1), (1, -8, 1), (1, 1, 1)),
           "a Laplacian (second-derivative) filter", True),
-    Known("box blur 3×3", "blur", _m((1, 1, 1), (1, 1, 1), (1, 1, 1), scale=R(1, 9)),
-          "a box blur (mean filter)", False),
-    Known("box blur 5×5", "blur", _m(*[(1,) * 5] * 5, scale=R(1, 25)), "a box blur (mean filter)", False),
-    Known("Gaussian blur 3×3", "blur", _m((1, 2, 1), (2, 4, 2), (1, 2, 1), scale=R(1, 16)),
+    Known("3×3 box", "blur", _m((1, 1, 1), (1, 1, 1), (1, 1, 1), scale=R(1, 9)),
+          "a mean blur", False),
+    Known("5×5 box", "blur", _m(*[(1,) * 5] * 5, scale=R(1, 25)), "a mean blur", False),
+    Known("3×3 Gaussian", "blur", _m((1, 2, 1), (2, 4, 2), (1, 2, 1), scale=R(1, 16)),
           "a Gaussian blur", False),
-    Known("Gaussian blur 5×5", "blur", _m(*[tuple(a * b for b in _GAUSS5) for a in _GAUSS5], scale=R(1, 256)),
+    Known("5×5 Gaussian", "blur", _m(*[tuple(a * b for b in _GAUSS5) for a in _GAUSS5], scale=R(1, 256)),
           "a Gaussian blur", False),
-    Known("sharpen", "sharpen", _m((0, -1, 0), (-1, 5, -1), (0, -1, 0)), "a sharpening filter", False),
-    Known("identity", "identity", _m((0, 0, 0), (0, 1, 0), (0, 0, 0)), "the identity filter", False),
-    Known("identity", "identity", _m((1,)), "the identity filter", False),
+    Known("3×3", "sharpen", _m((0, -1, 0), (-1, 5, -1), (0, -1, 0)), "a sharpening filter", False),
+    Known("3×3", "identity", _m((0, 0, 0), (0, 1, 0), (0, 0, 0)), "the identity filter", False),
+    Known("1×1", "identity", _m((1,)), "the identity filter", False),
 )
 
 
@@ -113,9 +113,9 @@ def story(m: Match, image: list[list], response: list[list], window: tuple, plai
                 "lines and isolated spots." + _peak_text(response, plain_output))
     if family == "blur":
         total = sum(sum(row) for row in m.known.matrix) * m.scale
-        what = "the weighted mean" if m.known.name.startswith("Gaussian") else "the mean"
-        factor = "" if total == 1 else f" times {value_text(total)}"
-        return (lead + f": each output entry is {what} of its window{factor}, so sharp changes are smoothed out. "
+        what = "weighted mean" if "Gaussian" in m.known.name else "mean"
+        factor = "the" if total == 1 else f"{value_text(total)} times the"
+        return (lead + f": each output entry is {factor} {what} of its window, so sharp changes are smoothed out. "
                 + _range_text(image, response, plain_output))
     if family == "sharpen":
         return (lead + ": it weighs each pixel 5 against its four neighbours (the identity minus the Laplacian), "
@@ -141,6 +141,14 @@ def _values_text(response: list[list], spots: list[tuple[int, int]], plain_outpu
     return f"the response{'s' if many else ''} of {names} (before the bias and activation)"
 
 
+def _strongest(response: list[list], spots: list[tuple[int, int]], plain_output: bool) -> tuple[str, bool]:
+    """`the strongest responses, 30 and −30,` and whether it is plural."""
+    values = sorted({response[i][j] for i, j in spots}, reverse=True)
+    many = len(spots) > 1
+    qualifier = "" if plain_output else " (before the bias and activation)"
+    return f"the strongest response{'s' if many else ''}{qualifier}, {' and '.join(value_text(v) for v in values)},", many
+
+
 def _positions(spots: list[tuple[int, int]]) -> str:
     shown = ", ".join(f"({i}, {j})" for i, j in spots[:4])
     return shown + (f" and {len(spots) - 4} more" if len(spots) > 4 else "")
@@ -150,8 +158,9 @@ def _peak_text(response: list[list], plain_output: bool) -> str:
     peak, spots = _peaks(response)
     if peak == 0:
         return " Here the response is 0 everywhere."
-    return (f" Here the strongest response, {_values_text(response, spots, plain_output)}, is at output "
-            f"{'entries' if len(spots) > 1 else 'entry'} (row, column) {_positions(spots)}.")
+    subject, many = _strongest(response, spots, plain_output)
+    return (f" Here {subject} {'are' if many else 'is'} at output {'entries' if many else 'entry'} "
+            f"(row, column) {_positions(spots)}.")
 
 
 def _range_text(image: list[list], response: list[list], plain_output: bool) -> str:
@@ -198,8 +207,10 @@ def _edge_story(m: Match, image: list[list], response: list[list], window: tuple
                            f"{'dark' if bright_first else 'bright'} {sides[1]} {part[1]} of the image.")
     kind = "column" if vertical else "row"
     where = ", ".join(str(j) for j in lines[:4]) + (f" and {len(lines) - 4} more" if len(lines) > 4 else "")
-    return lead + (f" Here {named} (the strongest response) lie in output {kind}{'s' if len(lines) > 1 else ''} "
-                   f"{where}, where the {sides[0]}-to-{sides[1]} change in brightness is strongest.")
+    place = f"output {kind}{'s' if len(lines) > 1 else ''} {where}"
+    subject, many = _strongest(response, spots, plain_output)
+    return lead + (f" Here {subject} {'lie' if many else 'lies'} in {place}, where the {sides[0]}-to-{sides[1]} "
+                   "change in brightness is strongest.")
 
 
 def _count(n: int, what: str) -> str:
@@ -208,10 +219,10 @@ def _count(n: int, what: str) -> str:
 
 def _two_flat_parts(img: list[list]) -> tuple[int, Any, Any] | None:
     """(b, a, c) when columns < b all equal a and columns ≥ b all equal c (a ≠ c); else None."""
-    width = len(img[0])
-    for b in range(1, width):
-        left = {v for row in img for v in row[:b]}
-        right = {v for row in img for v in row[b:]}
-        if len(left) == 1 and len(right) == 1 and left != right:
-            return b, left.pop(), right.pop()
-    return None
+    first = img[0]
+    if any(row != first for row in img[1:]):
+        return None
+    changes = [j for j in range(1, len(first)) if first[j] != first[j - 1]]
+    if len(changes) != 1:
+        return None
+    return changes[0], first[0], first[-1]

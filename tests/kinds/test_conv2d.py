@@ -209,8 +209,8 @@ def test_scaled_and_negated_kernels_are_named_as_such():
     assert "positive where the right side is brighter than the left" in s.notes[0]
     assert "the −30s mark the boundary" in s.notes[0]
     s = derive.conv2d(Q7_IMAGE, [[1, 1, 1]] * 3)
-    assert "box blur (mean filter) (box blur 3×3, scaled by 9)" in s.notes[0]
-    assert "times 9" in s.notes[0]
+    assert "a mean blur (3×3 box, scaled by 9)" in s.notes[0]
+    assert "each output entry is 9 times the mean of its window" in s.notes[0]
 
 
 def test_a_negated_blur_and_unknown_kernels_get_no_story():
@@ -230,7 +230,7 @@ def test_padding_gives_the_general_sentence_not_the_half_story():
     s = derive.conv2d(Q7_IMAGE, PREWITT, padding=1)
     note = s.notes[0]
     assert "boundary between" not in note
-    assert "(the strongest response) lie in output column" in note
+    assert "the strongest responses, 30 and −30, lie in output columns 0, 2, 3" in note
 
 
 def test_bias_names_the_response_not_the_output():
