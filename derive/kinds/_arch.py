@@ -111,16 +111,16 @@ def _tables(counter: Counter) -> dict[str, dict[str, F.Field]]:
     """Each layer type's fields (the type's own key holds its main value)."""
     pool = dict(stride=F.Field(pair), padding=F.Field(padding, (0, 0)), name=NAME)
     return {
-        "dense": F.table(dense=F.Field(F.positive_int), bias=BIAS, activation=ACTIVATION, name=NAME),
-        "conv": F.table(conv=F.Field(F.positive_int), kernel=F.Field(pair, required=True),
+        "dense": F.table(dense=F.Field(F.positive_int, required=True), bias=BIAS, activation=ACTIVATION, name=NAME),
+        "conv": F.table(conv=F.Field(F.positive_int, required=True), kernel=F.Field(pair, required=True),
                         stride=F.Field(pair, (1, 1)), padding=F.Field(padding, (0, 0)), bias=BIAS,
                         activation=ACTIVATION, name=NAME),
-        "maxpool": F.table(maxpool=F.Field(pair), **pool),
-        "avgpool": F.table(avgpool=F.Field(pair), **pool),
-        "batchnorm": F.table(batchnorm=F.Field(_true("batch norm")), name=NAME),
-        "dropout": F.table(dropout=F.Field(_rate), name=NAME),
-        "flatten": F.table(flatten=F.Field(_true("flattening")), name=NAME),
-        "branches": F.table(branches=F.Field(lambda v, c: _branches(v, c, counter)), name=NAME),
+        "maxpool": F.table(maxpool=F.Field(pair, required=True), **pool),
+        "avgpool": F.table(avgpool=F.Field(pair, required=True), **pool),
+        "batchnorm": F.table(batchnorm=F.Field(_true("batch norm"), required=True), name=NAME),
+        "dropout": F.table(dropout=F.Field(_rate, required=True), name=NAME),
+        "flatten": F.table(flatten=F.Field(_true("flattening"), required=True), name=NAME),
+        "branches": F.table(branches=F.Field(lambda v, c: _branches(v, c, counter), required=True), name=NAME),
     }
 
 
@@ -206,7 +206,8 @@ DESIGN_NAME = re.compile(r"[A-Za-z0-9_-]+")
 def parse_designs(value: Any, ctx: F.Ctx) -> dict[str, list[Layer]]:
     """Design name → its layers (names become answer prefixes: letters, digits, '_' and '-')."""
     if not isinstance(value, dict) or not value:
-        raise ctx.error("expected a mapping of design names to lists of layers, e.g. {direct: […], bottleneck: […]}")
+        raise ctx.error("expected a mapping of design names to lists of layers, "
+                        "e.g. {direct: […], bottleneck: […]}")
     out = {}
     for name, layers in value.items():
         if not isinstance(name, str) or not DESIGN_NAME.fullmatch(name):

@@ -412,36 +412,58 @@ def ratio_lines(first: str, name: str, b_mult: int, mult: int, digits: int) -> l
     return out
 
 
+def full_conv(row: Row) -> bool:
+    """A conv whose filter covers its whole unpadded input: one position, a dense layer in disguise."""
+    layer = row.layer
+    return layer.type == "conv" and row.pads == (0, 0) and tuple(layer.kernel) == tuple(row.shape_in[:2])
+
+
+def signature(rows: list[Row]) -> tuple:
+    """What a network computes, up to the order of its weights: flatten dropped, a full-input conv as dense."""
+    out = []
+    for row in rows:
+        layer = row.layer
+        act = layer.activation or "linear"
+        if layer.type == "flatten":
+            continue
+        if layer.type == "dense" or full_conv(row):
+            out.append(("dense", layer.size, layer.bias, act))
+        elif layer.type == "branches":
+            out.append(("branches", tuple(signature(branch) for branch in row.children)))
+        else:
+            out.append((layer.type, layer.size, layer.kernel, layer.stride, layer.padding, layer.rate, act))
+    return tuple(out)
+
+
 def notes(s: Solution, results: dict[str | None, list[Row]]) -> None:
     """Interpretations: a filter as large as its input is a dense layer; designs with identical counts."""
-    full = []
     for design, rows in results.items():
-        for row in A.leaves(rows):
-            layer = row.layer
-            if layer.type == "conv" and row.pads == (0, 0) and tuple(layer.kernel) == tuple(row.shape_in[:2]):
-                full.append((design, row))
-                h, w, c = row.shape_in
-                f = layer.size
-                where = f"In the {plain(design)} design, the" if design else "The"
-                s.note(f"{where} layer “{plain(A.describe(layer))}” applies {h}×{w} filters to a {h}×{w}×{c} input "
-                       f"without padding: each "
-                       f"filter fits in exactly one position and sees the whole input at once, so it computes the "
-                       f"same weighted sums as a fully connected layer of {f} units on the {h * w * c:,} flattened "
-                       f"inputs. It is that dense layer: the same {row.params:,} parameters and the same "
-                       f"{row.mults:,} multiplications. A convolution saves parameters only when its filters are "
-                       "smaller than the input and share their weights across positions; a filter as large as the "
-                       "input shares nothing.")
+        for row in filter(full_conv, A.leaves(rows)):
+            h, w, c = row.shape_in
+            where = f"In the {plain(design)} design, the" if design else "The"
+            s.note(f"{where} layer “{plain(A.describe(row.layer))}” applies {h}×{w} filters to a {h}×{w}×{c} "
+                   "input without padding: each filter fits in exactly one position and sees the whole input at "
+                   "once, so it computes the same weighted sums as a fully connected layer of "
+                   f"{row.layer.size} units on the {h * w * c:,} flattened inputs. It is that dense layer: the "
+                   f"same {row.params:,} parameters and the same {row.mults:,} multiplications. A convolution "
+                   "saves parameters only when its filters are smaller than the input and share their weights "
+                   "across positions; a filter as large as the input shares nothing.")
     names = [n for n in results if n is not None]
     for i, a in enumerate(names):
         for b in names[i + 1:]:
             ra, rb = results[a], results[b]
-            if _params(ra) == _params(rb) and _mults(ra) == _mults(rb):
-                same_model = " They compute the same functions, too." if full else ""
-                s.note(f"The {plain(a)} and {plain(b)} designs have exactly the same counts ({_params(ra):,} parameters, "
-                       f"{_mults(ra):,} multiplications): neither is cheaper in memory or in computation."
-                       + same_model + (" The folklore that the convolutional design is cheaper does not apply here; "
-                                       "a real CNN for images would use small filters and pooling, and then it "
-                                       "would be much cheaper than a dense layer." if full else ""))
+            if (_params(ra), _mults(ra)) != (_params(rb), _mults(rb)):
+                continue
+            text = (f"The {plain(a)} and {plain(b)} designs have exactly the same counts ({_params(ra):,} "
+                    f"parameters, {_mults(ra):,} multiplications): neither is cheaper in memory or in computation.")
+            if signature(ra) == signature(rb):
+                text += (" They are the same model written two ways: they compute the same functions (up to the "
+                         "order of the weights), so neither can learn anything the other cannot.")
+                if any(full_conv(r) for r in A.leaves(ra) + A.leaves(rb)):
+                    text += (" The folklore that the convolutional design is cheaper does not apply here; a real "
+                             "CNN for images would use small filters and pooling, and then it would be much "
+                             "cheaper than a dense layer.")
+            s.note(text)
 
 
 # ---- solve and recompute ----------------------------------------------------------------------------

@@ -94,6 +94,12 @@ def test_q4_and_q11_counts():
     notes = " ".join(s.notes)
     assert "is that dense layer: the same 5,125 parameters and the same 5,120 multiplications" in notes
     assert "neither is cheaper" in notes
+    assert "They are the same model written two ways" in notes and "folklore" in notes
+
+
+def test_equal_counts_without_the_same_model():
+    s = derive.network([4], designs={"a": [{"dense": 2, "activation": "relu"}], "b": [{"dense": 2}]})
+    assert len(s.notes) == 1 and "neither is cheaper" in s.notes[0] and "same model" not in s.notes[0]
 
 
 def test_no_fc_note_for_small_filters():
