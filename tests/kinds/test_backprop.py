@@ -1,0 +1,296 @@
+"""backprop against PyTorch autograd (float64), the XOR network, the key's explanations, bad inputs."""
+import math
+from pathlib import Path
+
+import pytest
+import sympy
+import torch
+import torch.nn.functional as TF
+from hypothesis import given, settings, strategies as st
+
+import derive
+from derive.verify import to_float
+
+tenths = st.integers(-20, 20).map(lambda n: n / 10)
+HIDDEN = ["linear", "relu", "leaky_relu", "sigmoid", "tanh"]
+XOR = [[0, 0], [0, 1], [1, 0], [1, 1]]
+
+
+@st.composite
+def networks(draw):
+    """A random small network, batch and loss, consistent with the SPEC's rules."""
+    loss = draw(st.sampled_from(["mse", "sse", "half_sse", "cross_entropy", "bce"]))
+    depth = draw(st.integers(1, 4))
+    widths = [draw(st.integers(1, 4)) for _ in range(depth + 1)]
+    if loss == "cross_entropy":
+        widths[-1] = draw(st.integers(2, 4))
+    n = draw(st.integers(1, 4))
+    layers, torch_layers = [], []
+    for i in range(depth):
+        last = i == depth - 1
+        if last:
+            act = {"cross_entropy": "linear", "bce": "sigmoid"}.get(loss) or draw(st.sampled_from(HIDDEN + ["softmax"]))
+        else:
+            act = draw(st.sampled_from(HIDDEN))
+        w = [[draw(tenths) for _ in range(widths[i])] for _ in range(widths[i + 1])]
+        layer = {"activation": act}
+        if draw(st.booleans()):
+            layer.update(weights=[list(c) for c in zip(*w)], layout="in_out")
+        else:
+            layer["weights"] = w
+        b = [draw(tenths) for _ in range(widths[i + 1])] if draw(st.booleans()) else None
+        if b is not None:
+            layer["bias"] = b
+        slope = None
+        if act == "leaky_relu":
+            slope = draw(st.sampled_from([None, 0.2, 0.5]))
+            if slope is not None:
+                layer["slope"] = slope
+        layers.append(layer)
+        torch_layers.append((w, b, act, 0.01 if slope is None else slope))
+    x = [[draw(tenths) for _ in range(widths[0])] for _ in range(n)]
+    k = widths[-1]
+    if loss == "cross_entropy":
+        targets = [draw(st.integers(0, k - 1)) for _ in range(n)]
+    elif loss == "bce":
+        targets = [[draw(st.sampled_from([0, 0.3, 1])) for _ in range(k)] for _ in range(n)]
+    else:
+        targets = [[draw(tenths) for _ in range(k)] for _ in range(n)]
+    if loss != "cross_entropy" and k == 1 and draw(st.booleans()):
+        targets = [row[0] for row in targets]
+    lr = draw(st.sampled_from([0.1, 0.5, 1]))
+    return x, targets, layers, loss, lr, torch_layers
+
+
+def torch_act(name, z, slope):
+    return {"linear": lambda: z, "relu": lambda: torch.relu(z), "leaky_relu": lambda: TF.leaky_relu(z, slope),
+            "sigmoid": lambda: torch.sigmoid(z), "tanh": lambda: torch.tanh(z),
+            "softmax": lambda: torch.softmax(z, dim=1)}[name]()
+
+
+def torch_backprop(x, targets, torch_layers, loss, lr):
+    """PyTorch's answer: output, loss, gradients, updated parameters."""
+    params = []
+    a = torch.tensor(x, dtype=torch.float64)
+    for w, b, act, slope in torch_layers:
+        wt = torch.tensor(w, dtype=torch.float64, requires_grad=True)
+        bt = None if b is None else torch.tensor(b, dtype=torch.float64, requires_grad=True)
+        a = torch_act(act, TF.linear(a, wt, bt), slope)
+        params.append((wt, bt))
+    if loss == "cross_entropy":
+        value = TF.cross_entropy(a, torch.tensor(targets))
+    else:
+        y = torch.tensor(targets, dtype=torch.float64).reshape(a.shape)
+        value = {"mse": lambda: TF.mse_loss(a, y), "sse": lambda: ((a - y) ** 2).sum(),
+                 "half_sse": lambda: 0.5 * ((a - y) ** 2).sum(), "bce": lambda: TF.binary_cross_entropy(a, y)}[loss]()
+    value.backward()
+    return {"output": a.detach(), "loss": value.item(),
+            "grad_weights": [w.grad for w, _ in params],
+            "grad_biases": [None if b is None else b.grad for _, b in params],
+            "updated_weights": [w.detach() - lr * w.grad for w, _ in params],
+            "updated_biases": [None if b is None else b.detach() - lr * b.grad for _, b in params]}
+
+
+def close(exact, expected):
+    got = torch.tensor(to_float(exact), dtype=torch.float64)
+    return torch.allclose(got, expected.reshape(got.shape), rtol=1e-9, atol=1e-12)
+
+
+@settings(max_examples=45, deadline=None)
+@given(networks())
+def test_backprop_matches_torch_autograd(case):
+    x, targets, layers, loss, lr, torch_layers = case
+    s = derive.backprop(x, targets, layers, loss=loss, learning_rate=lr)
+    want = torch_backprop(x, targets, torch_layers, loss, lr)
+    a = s.answers
+    assert close(a["output"], want["output"])
+    assert math.isclose(to_float(a["loss"]), want["loss"], rel_tol=1e-9, abs_tol=1e-12)
+    for name in ("grad_weights", "updated_weights"):
+        for got, expected in zip(a[name], want[name]):
+            assert close(got, expected), name
+    for name in ("grad_biases", "updated_biases"):
+        for got, expected in zip(a[name], want[name]):
+            assert (got is None) == (expected is None)
+            if got is not None:
+                assert close(got, expected), name
+    for got, (w, *_) in zip(a["weights"], torch_layers):
+        assert got == [[sympy.Rational(str(v)) for v in row] for row in w]   # units × inputs, whatever the layout
+
+
+def xor(layers, loss="half_sse"):
+    return derive.backprop(XOR, [0, 1, 1, 0], layers, loss=loss, learning_rate=0.1, id="q3")
+
+
+GOODFELLOW = [{"weights": [[1, 1], [1, 1]], "bias": [0, -1], "activation": "relu"},
+              {"weights": [[1, -2]], "bias": [0], "activation": "linear"}]
+
+
+def test_goodfellow_xor_is_solved_exactly():
+    s = xor(GOODFELLOW)
+    a = s.answers
+    assert a["output"] == [[0], [1], [1], [0]]
+    assert a["loss"] == 0
+    assert a["grad_weights"] == [[[0, 0], [0, 0]], [[0, 0]]]
+    assert a["grad_biases"] == [[0, 0], [0]]
+    assert a["updated_weights"] == a["weights"] == [[[1, 1], [1, 1]], [[1, -2]]]
+    assert a["updated_biases"] == a["biases"] == [[0, -1], [0]]
+    notes = " ".join(s.notes)
+    assert "every output already equals its target" in notes
+    assert "every upstream gradient vanishes" in notes and "unchanged" in notes
+    assert "(0, 0), (1, 1), (2, 1)" in notes and "ReLU is 0" in notes
+    texts = " ".join(step.text for step in s.steps)
+    assert "exactly 0" in texts and "as PyTorch does" in texts
+
+
+def test_xor_without_hidden_bias_matches_torch():
+    layers = [{"weights": [[1, 1], [1, -1]], "activation": "relu"},
+              {"weights": [[1, -2]], "bias": [0], "activation": "linear"}]
+    s = xor(layers)
+    want = torch_backprop(XOR, [0, 1, 1, 0], [([[1, 1], [1, -1]], None, "relu", 0),
+                                              ([[1, -2]], [0], "linear", 0)], "half_sse", 0.1)
+    a = s.answers
+    assert a["biases"][0] is None and a["grad_biases"][0] is None and a["updated_biases"][0] is None
+    assert any(v != 0 for row in a["grad_weights"][0] for v in row)
+    for got, expected in zip(a["grad_weights"], want["grad_weights"]):
+        assert close(got, expected)
+    assert close(a["grad_biases"][1], want["grad_biases"][1])
+    assert not any("All gradients are 0" in n for n in s.notes)
+
+
+def test_exact_values_and_approximate_marks():
+    s = derive.backprop([[0.5, -1]], [[1]], [{"weights": [[1, 2]], "activation": "sigmoid"}], loss="bce",
+                        learning_rate=0.1)
+    assert s.answers["output"][0][0] == 1 / (1 + sympy.exp(sympy.Rational(3, 2)))
+    assert not s.approximate
+    deep = derive.backprop([[0.5, -1], [1, 2]], [[1], [0]],
+                           [{"weights": [[1, 2], [0.5, -1]], "activation": "tanh"},
+                            {"weights": [[1, 2], [0.3, -1]], "activation": "tanh"},
+                            {"weights": [[1, -1]], "activation": "sigmoid"}], loss="bce", learning_rate=0.1)
+    assert "grad_weights" in deep.approximate
+    value = deep.answers["grad_weights"][0][0][0]
+    assert isinstance(value, sympy.Float) and value._prec > 150   # a 50-digit decimal
+
+
+def test_key_shows_chain_rule_and_graph():
+    s = xor(GOODFELLOW)
+    titles = [step.title for step in s.steps]
+    assert titles[-1] == "The computational graph" and "Backward: layer 1" in titles
+    figure = s.steps[-1].figure
+    assert r"\begin{tikzpicture}" in figure and r"\begin{tabular}" in figure
+    for node in ("W^{[1]}", r"\mathbf{b}^{[2]}", r"\mathrm{relu}", r"\frac{1}{2}$SSE", r"\mathcal{L}"):
+        assert node in figure
+    math = " ".join(m for step in s.steps for m in step.math)
+    assert r"\Delta^{[2]}{}^\top A^{[1]}" in math and r"\leftarrow" in math
+
+
+def test_mse_cross_entropy_values():
+    s = derive.backprop([[1, 2]], [1], [{"weights": [[1, 0], [0, 1]], "bias": [0, 0]}], loss="cross_entropy",
+                        learning_rate=1)
+    z = [sympy.Integer(1), sympy.Integer(2)]
+    expected = sympy.log(sympy.exp(1) + sympy.exp(2)) - 2
+    assert sympy.simplify(s.answers["loss"] - expected) == 0
+    m = derive.backprop([[1], [2]], [1, 1], [{"weights": [[0.5]]}], loss="mse", learning_rate=1)
+    assert m.answers["loss"] == sympy.Rational(1, 8)   # ((0.5-1)^2 + 0)/2
+    assert m.answers["grad_weights"] == [[[sympy.Rational(-1, 2)]]]   # 2/N Σ (ŷ−y)·x = (−0.5)·1
+    del z
+
+
+def test_leaky_relu_at_zero_takes_the_slope():
+    s = derive.backprop([[1, -1]], [[1]], [{"weights": [[1, 1]], "activation": "leaky_relu", "slope": 0.2}],
+                        loss="half_sse", learning_rate=1)
+    assert s.answers["grad_weights"] == [[[sympy.Rational(-1, 5), sympy.Rational(1, 5)]]]
+    assert any("leaky ReLU is its slope" in n for n in s.notes)
+
+
+# ---- bad inputs: exact messages, exit status 2 ---------------------------------------------------------
+
+HEAD = "title: T\nproblems:\n  - id: q3\n    kind: backprop\n"
+GOOD = ("    inputs: [[0, 0], [0, 1], [1, 0], [1, 1]]\n    targets: [0, 1, 1, 0]\n    loss: half_sse\n"
+        "    learning_rate: 0.1\n")
+TWO = ("    layers:\n      - {weights: [[1, 1], [1, 1]], bias: [0, -1], activation: relu}\n"
+       "      - {weights: [[1, -2]], bias: [0]}\n")
+
+BAD = [
+    ("weights fit neither layout",
+     HEAD + GOOD + "    layers:\n      - {units: 3, weights: [[1, 1], [1, 1]], activation: relu}\n      - {weights: [[1, -2, 1]]}\n",
+     "spec.yaml:10: q3.layers[0].weights: expected 3×2 (units × inputs), got 2×2; it fits neither layout "
+     "(layout: in_out would need 2×3)"),
+    ("weights fit the other layout",
+     HEAD + GOOD + "    layers:\n      - {weights: [[1, 1, 1], [1, 1, 1]], units: 3}\n      - {weights: [[1, -2, 1]]}\n",
+     "spec.yaml:10: q3.layers[0].weights: expected 3×2 (units × inputs), got 2×3; this fits layout: in_out "
+     "(inputs × units): add `layout: in_out` to the layer"),
+    ("in_out misfit",
+     HEAD + GOOD + "    layers:\n      - {weights: [[1, 1], [1, 1], [1, 1]], layout: in_out}\n      - {weights: [[1, -2, 1]]}\n",
+     "spec.yaml:10: q3.layers[0].weights: expected 2 × units (inputs × units, layout: in_out), got 3×2; this fits "
+     "the default layout (units × inputs): remove `layout: in_out`"),
+    ("flat weights",
+     HEAD + GOOD + "    layers:\n      - {weights: [1, 1]}\n",
+     "spec.yaml:10: q3.layers[0].weights: expected a matrix (a list of rows), got a flat list; write one row as [[…]]"),
+    ("targets count",
+     HEAD + "    inputs: [[0, 0], [0, 1], [1, 0], [1, 1]]\n    targets: [0, 1, 1]\n    loss: half_sse\n"
+     "    learning_rate: 0.1\n" + TWO,
+     "spec.yaml:6: q3.targets: expected 4 targets (one per row of inputs), got 3"),
+    ("class index out of range",
+     HEAD + "    inputs: [[0, 0], [0, 1]]\n    targets: [0, 2]\n    loss: cross_entropy\n    learning_rate: 0.1\n"
+     "    layers:\n      - {weights: [[1, 1], [1, -1]]}\n",
+     "spec.yaml:6: q3.targets[1]: class index 2 is out of range: there are 2 classes, 0 to 1"),
+    ("softmax on a hidden layer",
+     HEAD + GOOD + "    layers:\n      - {weights: [[1, 1], [1, 1]], activation: softmax}\n      - {weights: [[1, -2]]}\n",
+     "spec.yaml:10: q3.layers[0].activation: softmax is only for the last layer (layer 0 of 2 is hidden)"),
+    ("cross_entropy after softmax",
+     HEAD + "    inputs: [[0, 0], [0, 1]]\n    targets: [0, 1]\n    loss: cross_entropy\n    learning_rate: 0.1\n"
+     "    layers:\n      - {weights: [[1, 1], [1, -1]], activation: softmax}\n",
+     "spec.yaml:7: q3.loss: cross_entropy needs a linear last layer (it applies the softmax itself: a softmax "
+     "layer would apply it twice); the last layer has activation: softmax"),
+    ("bce without sigmoid",
+     HEAD + GOOD.replace("half_sse", "bce") + TWO,
+     "spec.yaml:7: q3.loss: bce needs a sigmoid last layer (its output is a probability); the last layer has "
+     "activation: linear"),
+    ("learning rate 0", HEAD + GOOD.replace("0.1", "0") + TWO,
+     "spec.yaml:8: q3.learning_rate: must be positive, got 0"),
+    ("learning rate negative", HEAD + GOOD.replace("0.1", "-0.5") + TWO,
+     "spec.yaml:8: q3.learning_rate: must be positive, got -1/2"),
+    ("unknown activation",
+     HEAD + GOOD + "    layers:\n      - {weights: [[1, 1], [1, 1]], activation: rleu}\n      - {weights: [[1, -2]]}\n",
+     "spec.yaml:10: q3.layers[0].activation: expected one of linear, relu, leaky_relu, sigmoid, tanh, softmax, "
+     "got 'rleu' (did you mean 'relu'?)"),
+    ("too many layers",
+     HEAD + GOOD + "    layers:\n" + "      - {weights: [[1, 1], [1, 1]]}\n" * 65,
+     "spec.yaml:9: q3.layers: 65 layers is more than the limit of 64 (limit 'layers')"),
+    ("too many units",
+     HEAD + GOOD + "    layers:\n      - {units: 600, weights: random}\n      - {units: 1, weights: random}\n",
+     "spec.yaml:10: q3.layers[0].units: 600 units is more than the limit of 512 (limit 'matrix_side')"),
+    ("too many weights",
+     HEAD + GOOD + "    layers:\n" + "      - {units: 500, weights: random}\n" * 2 + "      - {units: 1, weights: random}\n",
+     "spec.yaml:9: q3.layers: the network has more than 100,000 weights and biases (limit 'numbers')"),
+    ("targets shape",
+     HEAD + "    inputs: [[0, 0], [0, 1]]\n    targets: [0, 1]\n    loss: mse\n    learning_rate: 0.1\n"
+     "    layers:\n      - {weights: [[1, 1], [1, -1]]}\n",
+     "spec.yaml:6: q3.targets: the last layer has 2 units: give targets as a 2×2 matrix (one row per sample)"),
+    ("slope without leaky_relu",
+     HEAD + GOOD + "    layers:\n      - {weights: [[1, 1], [1, 1]], activation: relu, slope: 0.1}\n      - {weights: [[1, -2]]}\n",
+     "spec.yaml:10: q3.layers[0].slope: slope is only for leaky_relu (this layer's activation is relu)"),
+    ("random without units",
+     HEAD + GOOD + "    layers:\n      - {weights: random}\n",
+     "spec.yaml:10: q3.layers[0].units: required with weights: random (the number of rows to draw)"),
+    ("bias length",
+     HEAD + GOOD + "    layers:\n      - {weights: [[1, 1], [1, 1]], bias: [1, 2, 3]}\n      - {weights: [[1, -2]]}\n",
+     "spec.yaml:10: q3.layers[0].bias: expected 2 numbers (one per unit), got 3"),
+]
+
+
+@pytest.mark.parametrize("name, text, message", BAD, ids=[c[0] for c in BAD])
+def test_bad_backprop_spec(name, text, message, cli, spec_file, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    spec_file(text, "spec.yaml")
+    result = cli("build", "spec.yaml", "--no-pdf", "-o", "out")
+    assert result.code == 2
+    assert result.err.strip() == message
+    assert not Path("out").exists()
+
+
+def test_worksheet_q3_builds():
+    sheet = derive.load(Path(__file__).parents[2] / "problems" / "worksheet.yaml")
+    q3 = next(p for p in sheet.problems if p.id == "q3")
+    s = derive.solve(q3)
+    assert s.answers["loss"] == 0 and s.answers["output"] == [[0], [1], [1], [0]]

@@ -1,0 +1,172 @@
+"""forward against PyTorch (float64), random draws per SPEC §8, layouts, the key, bad inputs."""
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+import sympy
+import torch
+import torch.nn.functional as TF
+from hypothesis import given, settings, strategies as st
+
+import derive
+from derive.verify import to_float
+
+tenths = st.integers(-20, 20).map(lambda n: n / 10)
+ACTS = ["linear", "relu", "leaky_relu", "sigmoid", "tanh"]
+
+
+@st.composite
+def networks(draw):
+    depth = draw(st.integers(1, 4))
+    widths = [draw(st.integers(1, 4)) for _ in range(depth + 1)]
+    layers, plain = [], []
+    for i in range(depth):
+        act = draw(st.sampled_from(ACTS + (["softmax"] if i == depth - 1 else [])))
+        w = [[draw(tenths) for _ in range(widths[i])] for _ in range(widths[i + 1])]
+        b = [draw(tenths) for _ in range(widths[i + 1])] if draw(st.booleans()) else None
+        layer = {"activation": act, "units": widths[i + 1]}
+        if draw(st.booleans()):
+            layer.update(weights=[list(c) for c in zip(*w)], layout="in_out")
+        else:
+            layer["weights"] = w
+        if b is not None:
+            layer["bias"] = b
+        layers.append(layer)
+        plain.append((w, b, act))
+    rows = draw(st.integers(1, 3))
+    x = [[draw(tenths) for _ in range(widths[0])] for _ in range(rows)]
+    vector = rows == 1 and draw(st.booleans())
+    return (x[0] if vector else x), layers, plain
+
+
+def torch_forward(x, plain):
+    a = torch.tensor(x, dtype=torch.float64)
+    a = a if a.dim() == 2 else a.unsqueeze(0)
+    zs, acts = [], []
+    for w, b, act in plain:
+        z = TF.linear(a, torch.tensor(w, dtype=torch.float64), None if b is None else torch.tensor(b, dtype=torch.float64))
+        a = {"linear": lambda: z, "relu": lambda: torch.relu(z), "leaky_relu": lambda: TF.leaky_relu(z, 0.01),
+             "sigmoid": lambda: torch.sigmoid(z), "tanh": lambda: torch.tanh(z),
+             "softmax": lambda: torch.softmax(z, dim=1)}[act]()
+        zs.append(z)
+        acts.append(a)
+    return zs, acts
+
+
+def close(exact, expected):
+    got = torch.tensor(to_float(exact), dtype=torch.float64)
+    return got.shape == expected.shape and torch.allclose(got, expected, rtol=1e-9, atol=1e-12)
+
+
+@settings(max_examples=40, deadline=None)
+@given(networks())
+def test_forward_matches_torch(case):
+    x, layers, plain = case
+    s = derive.forward(x, layers)
+    zs, acts = torch_forward(x, plain)
+    one = (lambda t: t[0]) if not isinstance(x[0], list) else (lambda t: t)
+    for got, want in zip(s.answers["pre_activations"], zs):
+        assert close(got, one(want))
+    for got, want in zip(s.answers["activations"], acts):
+        assert close(got, one(want))
+    assert close(s.answers["output"], one(acts[-1]))
+    for got, (w, b, _) in zip(s.answers["weights"], plain):
+        assert got == [[sympy.Rational(str(v)) for v in row] for row in w]
+    assert [b is None for b in s.answers["biases"]] == [b is None for _, b, _ in plain]
+
+
+def expected_draws(seed, pid, shapes, low=-1.0, high=1.0, decimals=1):
+    """SPEC §8 by hand: one generator, layer by layer, row-major, each value rounded."""
+    rng = np.random.default_rng([seed, zlib.crc32(pid.encode())])
+    return [np.round(rng.uniform(low, high, size=shape), decimals).tolist() for shape in shapes]
+
+
+def test_random_weights_follow_spec_section_8():
+    layers = [{"units": 2, "activation": "relu", "weights": "random"},
+              {"units": 3, "activation": "relu", "weights": "random"},
+              {"units": 2, "activation": "softmax", "weights": "random"}]
+    s = derive.solve({"id": "q2", "kind": "forward", "input": [0.5, -1.0], "layers": layers}, seed=7)
+    want = expected_draws(7, "q2", [(2, 2), (3, 2), (2, 3)])
+    for got, w in zip(s.answers["weights"], want):
+        assert got == [[sympy.Rational(repr(v + 0.0)) for v in row] for row in w]
+    assert s.answers["biases"] == [None, None, None]
+    assert any("Draw the random weights" == step.title for step in s.steps)
+    out = s.answers["output"]
+    assert sympy.simplify(out[0] + out[1]) == 1 and out[0].has(sympy.exp)
+
+
+def test_random_bias_is_drawn_after_its_weights():
+    s = derive.solve({"id": "r", "kind": "forward", "input": [1], "seed": 3,
+                      "init": {"distribution": "uniform", "low": -2, "high": 2, "decimals": 2},
+                      "layers": [{"units": 2, "weights": "random", "bias": "random"}]})
+    rng = np.random.default_rng([3, zlib.crc32(b"r")])
+    w = np.round(rng.uniform(-2, 2, size=(2, 1)), 2)
+    b = np.round(rng.uniform(-2, 2, size=2), 2)
+    assert s.answers["weights"][0] == [[sympy.Rational(repr(float(v) + 0.0))] for v in w[:, 0]]
+    assert s.answers["biases"][0] == [sympy.Rational(repr(float(v) + 0.0)) for v in b]
+
+
+def test_normal_init_and_negative_zero():
+    s = derive.solve({"id": "n", "kind": "forward", "input": [1, 1],
+                      "init": {"distribution": "normal", "std": 0.01, "decimals": 1},
+                      "layers": [{"units": 3, "weights": "random"}]})
+    # std 0.01 rounded to 1 decimal: every weight is 0 (and -0.0 reads as 0)
+    assert s.answers["weights"] == [[[0, 0], [0, 0], [0, 0]]]
+    assert all(str(v) == "0" for row in s.answers["weights"][0] for v in row)
+
+
+def test_layout_in_out_is_transposed_and_said():
+    s = derive.forward([1, 2], [{"weights": [[1, 0, 2], [0, 1, 3]], "layout": "in_out"}])
+    assert s.answers["weights"] == [[[1, 0], [0, 1], [2, 3]]]
+    assert s.answers["output"] == [1, 2, 8]
+    assert "transposed" in s.steps[0].text
+
+
+def test_key_writes_products_with_shapes():
+    s = derive.forward([[1, 2], [3, 4]], [{"weights": [[1, 1]], "bias": [0.5], "activation": "relu"}])
+    math = " ".join(m for step in s.steps for m in step.math)
+    assert r"\underbrace{Z^{[1]}}_{2\times 1}" in math and r"\underbrace{X}_{2\times 2}" in math
+    assert s.answers["pre_activations"] == [[[sympy.Rational(7, 2)], [sympy.Rational(15, 2)]]]
+
+
+def test_worksheet_q2():
+    sheet = derive.load(Path(__file__).parents[2] / "problems" / "worksheet.yaml")
+    q2 = next(p for p in sheet.problems if p.id == "q2")
+    s = derive.solve(q2)
+    want = expected_draws(sheet.seed, "q2", [(2, 2), (3, 2), (2, 3)])
+    assert [to_float(w) for w in s.answers["weights"]] == want
+
+
+HEAD = "title: T\nproblems:\n  - id: q2\n    kind: forward\n    input: [0.5, -1.0]\n    layers:\n"
+BAD = [
+    ("input width", HEAD + "      - {weights: [[1, 2, 3]]}\n",
+     "spec.yaml:7: q2.layers[0].weights: expected units × 2 (units × inputs), got 1×3; it fits neither layout "
+     "(layout: in_out would need 2 × units)"),
+    ("units mismatch", HEAD + "      - {units: 3, weights: [[1, 2]]}\n",
+     "spec.yaml:7: q2.layers[0].weights: expected 3×2 (units × inputs), got 1×2; it fits neither layout "
+     "(layout: in_out would need 2×3)"),
+    ("weights word", HEAD + "      - {weights: randm}\n",
+     "spec.yaml:7: q2.layers[0].weights: expected a matrix or random, got 'randm' (did you mean 'random'?)"),
+    ("unknown layer field", HEAD + "      - {weights: [[1, 2]], activaton: relu}\n",
+     "spec.yaml:7: q2.layers[0].activaton: unknown layer field (did you mean 'activation'?); allowed: activation, "
+     "bias, layout, slope, units, weights"),
+    ("unknown activation", HEAD + "      - {weights: [[1, 2]], activation: sigmod}\n",
+     "spec.yaml:7: q2.layers[0].activation: expected one of linear, relu, leaky_relu, sigmoid, tanh, softmax, "
+     "got 'sigmod' (did you mean 'sigmoid'?)"),
+    ("init high below low", HEAD + "      - {units: 2, weights: random}\n    init: {low: 1, high: 0}\n",
+     "spec.yaml:8: q2.init.high: high must be above low (1), got 0"),
+    ("init mean for uniform", HEAD + "      - {units: 2, weights: random}\n    init: {mean: 1}\n",
+     "spec.yaml:8: q2.init.mean: mean is for distribution: normal (this init is uniform)"),
+    ("no layers", HEAD.replace("    layers:\n", "    layers: []\n"),
+     "spec.yaml:6: q2.layers: expected a non-empty list of layers, got []"),
+]
+
+
+@pytest.mark.parametrize("name, text, message", BAD, ids=[c[0] for c in BAD])
+def test_bad_forward_spec(name, text, message, cli, spec_file, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    spec_file(text, "spec.yaml")
+    result = cli("build", "spec.yaml", "--no-pdf", "-o", "out")
+    assert result.code == 2
+    assert result.err.strip() == message
