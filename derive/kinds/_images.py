@@ -105,6 +105,51 @@ def flat(x: Any) -> list:
     return [x]
 
 
+# ---- long sums on display lines ---------------------------------------------------------------------
+
+LINE_UNITS = 96         # rough width of a display line, in digit widths
+
+
+def plain_text(v: Any) -> str:
+    """A number's LaTeX with the markup removed (to estimate its width)."""
+    return str(tex(v)).replace(r"\frac", "").replace("{", "").replace("}", "")
+
+
+def product_width(terms: list[tuple]) -> float:
+    """A rough width of `(a·k + …)` in digit widths."""
+    return sum(len(plain_text(a)) + len(plain_text(k)) + 2.3 + (2 if k < 0 else 0) + (2 if a < 0 else 0)
+               for a, k in terms) + 3.3 * (len(terms) - 1) + 2
+
+
+def paren(v: Any) -> str:
+    """A factor, parenthesized when negative."""
+    return f"({tex(v)})" if v < 0 else str(tex(v))
+
+
+def signed(v: Any, first: bool) -> str:
+    """`+ 10`, `- 10` (the first without a plus)."""
+    if first:
+        return str(tex(v))
+    return f"- {tex(-v)}" if v < 0 else f"+ {tex(v)}"
+
+
+def wrap(head: str, pieces: list[str], widths: list[float], joiner: str = " + ",
+         cont: str = r"\quad + ") -> list[Latex]:
+    """Pack pieces into display lines of about LINE_UNITS digit widths (continuation lines start with `cont`)."""
+    lines, current, used = [], head, len(head) * 0.8
+    for n, (piece, w) in enumerate(zip(pieces, widths)):
+        if n and used + w > LINE_UNITS:
+            lines.append(Latex(current))
+            current, used = cont, 4.0
+            piece_join = ""
+        else:
+            piece_join = joiner if n else ""
+        current += piece_join + piece
+        used += w + (3.3 if piece_join else 0)
+    lines.append(Latex(current))
+    return lines
+
+
 # ---- figures -------------------------------------------------------------------------------------
 
 PALETTE = ("blue!18", "orange!35", "green!22", "red!18")

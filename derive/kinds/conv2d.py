@@ -8,7 +8,7 @@ import sympy
 
 from .. import fields as F
 from ..errors import SpecError
-from ..latex import Latex, chain, matrix, tex
+from ..latex import Latex, chain, tex
 from ..problem import Problem
 from ..solution import Solution
 from . import _images as I
@@ -19,7 +19,6 @@ SMALL_OUTPUT = 16       # entries per filter worked out row by row; larger outpu
 FIRST_ROW = 4           # entries of the first output row worked in full
 SHOWN_FILTERS = 3       # filters whose entries are worked
 SHOWN_CHANNELS = 3      # channels shown when padding
-LINE_UNITS = 96         # rough width of a display line, in digit widths
 FIGURE_SIDE = 12        # largest padded image (rows or columns) drawn as a figure
 
 
@@ -429,54 +428,15 @@ def _entry_lines(p: Problem, x: list, f: list, i: int, j: int, z: Any, tag: str)
         groups = []
         for u in range(kh):
             terms = [(x[c][i * sr + u][j * sc + v], f[c][u][v]) for v in range(kw)]
-            groups.append(("(" + " + ".join(f"{_paren(a)} \\cdot {_paren(k)}" for a, k in terms) + ")",
-                           _units(terms)))
+            groups.append(("(" + " + ".join(f"{I.paren(a)} \\cdot {I.paren(k)}" for a, k in terms) + ")",
+                           I.product_width(terms)))
             sums.append(sympy.Add(*[a * k for a, k in terms]))
         head = lhs + " = " if c == 0 else r"\quad + "
-        lines += _wrap(head, [g for g, _ in groups], [w for _, w in groups])
-    sum_terms = [(str(_signed(v, first=n == 0)), len(value_plain(v)) + 3) for n, v in enumerate(sums)]
+        lines += I.wrap(head, [g for g, _ in groups], [w for _, w in groups])
+    sum_terms = [(str(I.signed(v, first=n == 0)), len(I.plain_text(v)) + 3) for n, v in enumerate(sums)]
     if len(sums) > 1:
-        lines += _wrap("= ", [t for t, _ in sum_terms], [w for _, w in sum_terms], joiner=" ", cont=r"\quad ")
+        lines += I.wrap("= ", [t for t, _ in sum_terms], [w for _, w in sum_terms], joiner=" ", cont=r"\quad ")
     lines[-1] = Latex(lines[-1] + " = " + tex(z))
-    return lines
-
-
-def value_plain(v: Any) -> str:
-    return str(tex(v)).replace(r"\frac", "").replace("{", "").replace("}", "")
-
-
-def _units(terms: list[tuple]) -> float:
-    """A rough width of `(a·k + …)` in digit widths."""
-    return sum(len(value_plain(a)) + len(value_plain(k)) + 2.3 + (2 if k < 0 else 0) + (2 if a < 0 else 0)
-               for a, k in terms) + 3.3 * (len(terms) - 1) + 2
-
-
-def _paren(v: Any) -> str:
-    """A factor, parenthesized when negative."""
-    return f"({tex(v)})" if v < 0 else str(tex(v))
-
-
-def _signed(v: Any, first: bool) -> str:
-    """`+ 10`, `- 10` (the first without a plus)."""
-    if first:
-        return str(tex(v))
-    return f"- {tex(-v)}" if v < 0 else f"+ {tex(v)}"
-
-
-def _wrap(head: str, pieces: list[str], widths: list[float], joiner: str = " + ",
-          cont: str = r"\quad + ") -> list[Latex]:
-    """Pack pieces into display lines of about LINE_UNITS digit widths."""
-    lines, current, used = [], head, len(head) * 0.8
-    for n, (piece, w) in enumerate(zip(pieces, widths)):
-        if n and used + w > LINE_UNITS:
-            lines.append(Latex(current))
-            current, used = cont, 4.0
-            piece_join = ""
-        else:
-            piece_join = joiner if n else ""
-        current += piece_join + piece
-        used += w + (3.3 if piece_join else 0)
-    lines.append(Latex(current))
     return lines
 
 
@@ -489,7 +449,7 @@ def _bias_step(s: Solution, p: Problem, responses: list, biases: list, outputs: 
         tag = "" if p.kernels is None else f"_{{{n}}}"
         arg = f"R{tag}"
         if b != 0:
-            lines.append(chain(Latex(f"Z{tag} = R{tag} + {_paren(b)}"), [[v + b for v in row] for row in r]))
+            lines.append(chain(Latex(f"Z{tag} = R{tag} + {I.paren(b)}"), [[v + b for v in row] for row in r]))
             arg = f"Z{tag}"
         if act:
             lines.append(chain(Latex(f"Y{tag} = " + act.split(" = ")[0].replace("z", arg)), y,

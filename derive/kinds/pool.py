@@ -156,19 +156,13 @@ def _entry_line(p: Problem, ch: list, pooled: tuple, i: int, j: int, prefix: str
     elif p.mode == "max":
         body = Latex(r"\max(" + ", ".join(str(tex(v)) for _, _, v in cells) + ")")
     else:
-        body = Latex(r"\frac{" + " ".join(_term(v, n) for n, (_, _, v) in enumerate(cells))
+        body = Latex(r"\frac{" + " ".join(I.signed(v, n == 0) for n, (_, _, v) in enumerate(cells))
                      + "}{%d}" % len(cells))
     line = chain(lhs, body, values[i][j], approx_digits=p.digits)
     if p.mode == "max":
         r, c = where[i][j]
         line = Latex(line + rf" \quad \text{{at }} ({r}, {c})")
     return line
-
-
-def _term(v: Any, n: int) -> str:
-    if n == 0:
-        return str(tex(v))
-    return f"- {tex(-v)}" if v < 0 else f"+ {tex(v)}"
 
 
 def _figure(p: Problem, ch: list, pooled: tuple) -> Latex | None:

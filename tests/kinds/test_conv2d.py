@@ -25,11 +25,11 @@ def conv_cases(draw):
     h, w = draw(st.integers(2, 6)), draw(st.integers(2, 6))
     f = draw(st.integers(1, 3))
     kh, kw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
-    padding = draw(st.sampled_from([0, 1, 2, "valid", "same"]))
-    stride = 1 if padding == "same" else draw(st.integers(1, 3))
-    pad = 0 if padding == "valid" else padding
-    if pad != "same":
-        assume(kh <= h + 2 * pad and kw <= w + 2 * pad)
+    padding = draw(st.sampled_from([0, 1, 2, "valid", "same", [1, 0], [0, 2]]))
+    stride = 1 if padding == "same" else draw(st.sampled_from([1, 2, 3, [1, 2], [3, 1]]))
+    pad = {"valid": [0, 0], "same": [kh, kw]}.get(padding, padding) if isinstance(padding, str) else padding
+    ph, pw = pad if isinstance(pad, list) else (pad, pad)
+    assume(kh <= h + 2 * ph and kw <= w + 2 * pw)
     image = [[[draw(values) for _ in range(w)] for _ in range(h)] for _ in range(c)]
     filters = [[[[draw(values) for _ in range(kw)] for _ in range(kh)] for _ in range(c)] for _ in range(f)]
     bias = [draw(values) for _ in range(f)]
@@ -51,8 +51,9 @@ def test_conv2d_matches_torch(case):
     w = torch.tensor(filters, dtype=torch.float64)
     if flip:
         w = w.flip(-1, -2)
-    y = TORCH_ACT[activation](TF.conv2d(x, w, torch.tensor(bias, dtype=torch.float64), stride=stride,
-                                        padding=padding))[0]
+    as_torch = lambda v: tuple(v) if isinstance(v, list) else v
+    y = TORCH_ACT[activation](TF.conv2d(x, w, torch.tensor(bias, dtype=torch.float64), stride=as_torch(stride),
+                                        padding=as_torch(padding)))[0]
     got = torch.tensor(to_float(s.answers["output"]), dtype=torch.float64)
     assert got.shape == y.shape
     assert torch.allclose(got, y, rtol=1e-9, atol=1e-12)
