@@ -16,6 +16,7 @@ from .limits import DEFAULT, Limits
 from .numbers import DECIMAL, NotANumber, describe, to_number
 from .yamlsafe import Document, Plain, read_yaml
 
+ROUNDED_COUNT = "a count or shape rounded: counts and shapes are right only when exact"
 COUNT_NAMES = frozenset({"params", "multiplications", "output_shape", "layers"})  # judged by equality only
 NULL_WORDS = frozenset({"null", "Null", "NULL", "~", ""})
 DEFAULT_MIN_DIGITS = 2
@@ -107,6 +108,18 @@ def judge(given: Given, exact: Any, rule: Rule, count: bool = False) -> bool:
     return given.digits >= 3 and bool(diff <= rule.rtol * size)
 
 
+def rounded_count(given: Given, exact: Any) -> bool:
+    """Is a wrong count the exact count rounded (43352000 for 43,352,064; 4.34e7)?"""
+    if given.value is None or given.digits is None or not isinstance(as_exact(exact), sympy.Integer):
+        return False
+    place = -given.decimals                        # power of ten of the last digit written
+    mantissa = given.text.lstrip("+-").lower().partition("e")[0]
+    if "." not in mantissa and "e" not in given.text.lower():
+        place += len(mantissa) - len(mantissa.rstrip("0")) if mantissa.strip("0") else 0
+    kept = given.digits - (place + given.decimals)  # significant digits left after the rounding zeros
+    return place >= 1 and kept >= 2 and abs(given.value - as_exact(exact)) <= sympy.Rational(1, 2) * sympy.Integer(10) ** place
+
+
 def make_rule(check: dict | None, min_digits: Any = None, rtol: Any = None) -> Rule:
     """The spec's `check:` block, overridden by --min-digits / --rtol."""
     check = check or {}
@@ -181,6 +194,7 @@ class ProblemReport:
     digits: int
     marks: list[Mark] = field(default_factory=list)
     solution: Any = None
+    title: str | None = None
 
 
 class AnswersFile:
@@ -327,6 +341,7 @@ class Report:
     answers: str
     rule: Rule
     problems: list[ProblemReport] = field(default_factory=list)
+    title: str | None = None        # the spec's title
 
     @property
     def right(self) -> int:
@@ -477,7 +492,7 @@ def check(spec: Any, answers: Any, min_digits: int | None = None, rtol: Any = No
     sheet = spec if isinstance(spec, Worksheet) else load(spec, limits)
     rule = make_rule(sheet.check, min_digits, rtol)
     doc = read_answers(answers, limits)
-    report = Report(sheet.file, doc.file, rule)
+    report = Report(sheet.file, doc.file, rule, title=sheet.title)
     report.problems = grade(sheet, doc, rule, limits, diagnose)
     return report
 
@@ -508,7 +523,7 @@ def grade(sheet: Any, doc: Document, rule: Rule, limits: Limits, diagnose: bool 
 
 def grade_problem(p: Any, given: Any, answers: AnswersFile, rule: Rule, limits: Limits) -> ProblemReport:
     """The marks of one problem (errors are recorded in `answers`)."""
-    report = ProblemReport(p.id, p.kind, p.digits)
+    report = ProblemReport(p.id, p.kind, p.digits, title=p.title)
     if not isinstance(given, dict):
         answers.error((p.id,), f"expected a mapping of answer names to numbers, got {describe(given)}")
         return report
@@ -540,6 +555,8 @@ def name_slips(report: ProblemReport, p: Any, limits: Limits, rule: Rule) -> Non
         if found is not None:
             m.slip = f"{found.text} (that gives {slip_value(found.value, report.digits)})"
             m.slip_names = found.slips
+        elif m.count and rounded_count(m.given, m.expected):
+            m.slip, m.slip_names = ROUNDED_COUNT, ("rounded_count",)
 
 
 def _differs(exact: Any) -> Callable[[Any], bool]:
@@ -584,7 +601,7 @@ def run(args: Any) -> int:
     status = 0 if report.wrong == 0 else 1
     if getattr(args, "pdf", False):
         try:
-            path = marked_pdf(report, args.spec, args.out, limits)
+            path = marked_pdf(report, args.out)
             print(f"wrote {path}", file=sys.stderr if args.json else sys.stdout)
         except BuildError as exc:
             print(f"{args.answers}: the marked copy was not made: {exc}", file=sys.stderr)
@@ -592,7 +609,67 @@ def run(args: Any) -> int:
     return status
 
 
-def marked_pdf(report: Report, spec: Any, out: Any, limits: Limits) -> Path:
-    """Typeset the marked copy (`--pdf`) into OUT/<answers stem>-marked.pdf."""
-    from .marked import write_marked  # pragma: no cover (replaced below)
-    return write_marked(report, out)
+def marked_pdf(report: Report, out: Any) -> Path:
+    """Typeset the marked copy (`--pdf`) as OUT/<answers stem>-marked.pdf (and .tex); nothing half-written."""
+    import os
+    import shutil
+    import tempfile
+    from .pdf import compile_pdf
+    out = Path(out)
+    stem = Path(report.answers).stem + "-marked"
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        work = Path(tempfile.mkdtemp(prefix=f".{stem}-", dir=out))
+    except OSError as exc:
+        raise BuildError(f"cannot write to {out}: {exc.strerror}") from None
+    try:
+        tex = work / f"{stem}.tex"
+        tex.write_text(marked_tex(report), encoding="utf-8")
+        pdf = compile_pdf(tex)
+        os.replace(tex, out / tex.name)
+        os.replace(pdf, out / pdf.name)
+        return out / pdf.name
+    except OSError as exc:
+        raise BuildError(f"cannot write to {out}: {exc.strerror}") from None
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def marked_tex(report: Report) -> str:
+    """The LaTeX of the marked copy: every given number beside the key, wrong ones in red with the slip."""
+    from .render import environment
+    problems = [{"id": p.id, "title": p.title, "rows": _rows(p)} for p in report.problems]
+    return environment().get_template("check.tex.j2").render(
+        answers=report.answers, spec=report.spec, title=report.title, min_digits=report.rule.min_digits,
+        rtol=_plain(report.rule.rtol), right=report.right, wrong=report.wrong, problems=problems)
+
+
+def _rows(p: ProblemReport) -> list[dict[str, Any]]:
+    """The rows of one problem; a slip repeated on the next number of the same answer is written once."""
+    rows, previous = [], None
+    for m in p.marks:
+        row = _row(m, p.digits)
+        key = (m.name, tuple(m.slip_names))
+        if m.slip and key == previous:
+            row["note"] = "slip: the same as above"
+        previous = key if m.slip else None
+        rows.append(row)
+    return rows
+
+
+def _row(m: Mark, digits: int) -> dict[str, Any]:
+    """One table row of the marked copy."""
+    from .latex import Latex, approx, decimals, group_int
+    if m.expected is None:
+        expected = Latex(r"	ext{none}")
+    elif isinstance(m.expected, (list, dict)):
+        expected = decimals(m.expected, digits) if isinstance(m.expected, list) else Latex(r"	ext{…}")
+    elif m.count and isinstance(as_exact(m.expected), sympy.Integer):
+        expected = group_int(int(m.expected))
+    else:
+        expected = approx(as_exact(m.expected), digits)
+    given = m.given.text if m.given else json.dumps(json_given(m.given_raw))
+    note = m.message or ""
+    if m.slip:
+        note = (note + "; " if note else "") + "slip: " + m.slip
+    return {"label": m.label(), "given": given, "expected": expected, "ok": m.ok, "note": note}

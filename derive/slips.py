@@ -160,7 +160,7 @@ def _divided_by_variance(p: Any, a: Answers) -> Answers:
 def variance_for_std(p: Any, answers: Answers) -> list[Variant]:
     """Dividing by σ² (+ ε) instead of √(σ² + ε)."""
     return [Variant("the variance σ² used where the standard deviation σ = √(σ² + ε) belongs: "
-                    "x̂ = (x − μ)/σ²", transform=_divided_by_variance)]
+                    "normalized as (x − μ)/σ²", transform=_divided_by_variance)]
 
 
 def std_for_variance(p: Any, answers: Answers) -> list[Variant]:
@@ -173,7 +173,7 @@ def beta_sign(p: Any, answers: Answers) -> list[Variant]:
     """y = γx̂ − β."""
     if not nonzero(p.beta):
         return []
-    return [Variant("the sign of β flipped: y = γx̂ − β", modify=setting(beta=negated(p.beta)))]
+    return [Variant("the sign of β flipped: y = γ·(normalized x) − β", modify=setting(beta=negated(p.beta)))]
 
 
 def population_sample(p: Any, answers: Answers) -> list[Variant]:
@@ -329,7 +329,7 @@ def weight_transpose(p: Any, answers: Answers) -> list[Variant]:
     return out
 
 
-LOSSES = {"mse": "the mean of (ŷ − y)²", "sse": "the sum of (ŷ − y)²", "half_sse": "½ the sum of (ŷ − y)²"}
+LOSSES = {"mse": "the mean of (ŷ − y)²", "sse": "the sum of (ŷ − y)²", "half_sse": "1/2 the sum of (ŷ − y)²"}
 
 
 def loss_mean_sum(p: Any, answers: Answers) -> list[Variant]:
@@ -365,8 +365,8 @@ def kernel_flip(p: Any, answers: Answers) -> list[Variant]:
     if p.flip:
         return [Variant("the kernel not flipped (cross-correlation) where true convolution was asked",
                         modify=setting(flip=False))]
-    return [Variant("the kernel flipped (true convolution) where cross-correlation was asked, as in PyTorch",
-                    modify=setting(flip=True))]
+    return [Variant("the kernel flipped (true convolution) where cross-correlation was asked (PyTorch's conv2d "
+                    "does not flip)", modify=setting(flip=True))]
 
 
 def conv_bias_sign(p: Any, answers: Answers) -> list[Variant]:
@@ -571,7 +571,7 @@ CATALOGUE: list[Slip] = [
     Slip("relu_skipped", "ReLU skipped", ("forward", "backprop"), relu_skipped),
     Slip("bias_sign", "the sign of a bias flipped", ("forward", "backprop"), bias_sign),
     Slip("weight_transpose", "the transpose of a weight matrix used", ("forward", "backprop"), weight_transpose),
-    Slip("loss_mean_sum", "the mean instead of the sum (or the reverse, or ½ forgotten) in the loss",
+    Slip("loss_mean_sum", "the mean instead of the sum (or the reverse, or 1/2 forgotten) in the loss",
          ("backprop",), loss_mean_sum),
     Slip("step_sign", "the learning-rate step added instead of subtracted", ("backprop",), step_sign),
     Slip("bias_count", "bias left out of (or added to) a parameter count", ("network",), bias_count),

@@ -328,3 +328,38 @@ def test_text_problem_has_nothing_to_check(cli, files):
     result = cli("check", spec_path, path)
     assert result.code == 2
     assert result.err.replace(path, "a.yaml").strip() == "a.yaml:1: t1: t1 (text) has no answers to check"
+
+
+@needs_network
+def test_rounded_count_is_named(cli, files):
+    mark = first_mark(cli, files, "q9:\n  multiplications: 43352000\n", spec=NETWORK_SPEC)
+    assert mark["slip"] == "a count or shape rounded: counts and shapes are right only when exact"
+    mark = first_mark(cli, files, "q9:\n  multiplications: 43352071\n", spec=NETWORK_SPEC)
+    assert mark["ok"] is False and mark["slip"] is None
+
+
+# ---- the marked copy (--pdf) ------------------------------------------------------------------------
+
+def test_marked_copy_tex(files):
+    from derive.grade import marked_tex
+    spec, path = files("q1:\n  probabilities: [0.66, 0.24, 0.0099]\nq5:\n  variance: 2.83\n  output: [0, 0.5, 1, 1.5, 2]\n")
+    tex = marked_tex(derive.check(spec, path))
+    assert r"\textbf{3 right, 6 wrong.}" in tex
+    assert r"\textcolor{badred}{0.0099}" in tex and r"\okmark" in tex and r"\badmark" in tex
+    assert r"slip: the standard deviation \ensuremath{\sigma} given where the variance" in tex
+    assert r"slip: the same as above" in tex                 # a slip repeated on the next number is written once
+    assert r"1 - 2 \sqrt{2} \approx -1.828" in tex
+    assert "0.0099" in tex and "probabilities[2]" in tex
+
+
+@pytest.mark.skipif(__import__("shutil").which("pdflatex") is None, reason="TeX is not installed")
+def test_marked_copy_pdf(cli, files, tmp_path):
+    spec, path = files("q5:\n  output: [-2, -1.5, -1, -0.5, 0]\n")
+    out = tmp_path / "out"
+    result = cli("check", spec, path, "--pdf", "-o", out)
+    assert result.code == 1, result.err
+    assert (out / "answers-marked.pdf").read_bytes()[:5] == b"%PDF-"
+    assert result.out.splitlines()[-1] == f"wrote {out / 'answers-marked.pdf'}"
+    assert sorted(p.name for p in out.iterdir()) == ["answers-marked.pdf", "answers-marked.tex"]
+    result = cli("check", spec, path, "--pdf", "--json", "-o", out)
+    assert json.loads(result.out)["wrong"] == 5 and result.err.strip() == f"wrote {out / 'answers-marked.pdf'}"
