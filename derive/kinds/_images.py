@@ -195,23 +195,27 @@ class Layout:
 
 def figure(layout: Layout) -> Latex | None:
     """A TikZ picture of the layout, sized to fit the page width; None when it cannot fit legibly."""
-    grids = [g for row in layout.rows for g in row if isinstance(g, Grid)] + \
-            [g for g in layout.right if isinstance(g, Grid)]
-    longest = max((_visible_len(cell_text(v)) for g in grids for r in g.values for v in r), default=1)
-    for font, digit in ((r"\small", 0.19), (r"\footnotesize", 0.16), (r"\scriptsize", 0.13)):
-        cw = max(0.5 if font == r"\small" else 0.42, digit * longest + 0.22)
-        ch = 0.5 if font == r"\small" else 0.42
+    for font, digit, side in ((r"\small", 0.19, 0.5), (r"\footnotesize", 0.16, 0.42), (r"\scriptsize", 0.13, 0.42)):
+        cw = _cell_width(digit, side)
         gap = 0.75
         if _width(layout, cw, gap) <= MAX_WIDTH_CM:
-            return _draw(layout, font, cw, ch, gap)
+            return _draw(layout, font, cw, side, gap)
     return None
 
 
-def _item_width(item: Any, cw: float, gap: float) -> float:
-    return len(item.values[0]) * cw if isinstance(item, Grid) else gap
+def _cell_width(digit: float, least: float):
+    """The cell width of each grid (cm), from its widest number."""
+    def width(grid: Grid) -> float:
+        longest = max(_visible_len(cell_text(v)) for r in grid.values for v in r)
+        return max(least, digit * longest + 0.22)
+    return width
 
 
-def _width(layout: Layout, cw: float, gap: float) -> float:
+def _item_width(item: Any, cw, gap: float) -> float:
+    return len(item.values[0]) * cw(item) if isinstance(item, Grid) else gap
+
+
+def _width(layout: Layout, cw, gap: float) -> float:
     left = max(sum(_item_width(i, cw, gap) + 0.3 for i in row) for row in layout.rows)
     return left + sum(_item_width(i, cw, gap) + 0.3 for i in layout.right)
 
@@ -220,7 +224,7 @@ def _height(row: list, ch: float) -> float:
     return max((len(i.values) * ch + 0.6 for i in row if isinstance(i, Grid)), default=ch)
 
 
-def _draw(layout: Layout, font: str, cw: float, ch: float, gap: float) -> Latex:
+def _draw(layout: Layout, font: str, cw, ch: float, gap: float) -> Latex:
     """Emit the TikZ commands (coordinates in cm, y growing downwards as rows do)."""
     out = [r"\begin{tikzpicture}[x=1cm,y=-1cm,font=" + font + "]"]
     heights = [_height(row, ch) for row in layout.rows]
@@ -240,11 +244,12 @@ def _draw(layout: Layout, font: str, cw: float, ch: float, gap: float) -> Latex:
     return Latex("\n".join(out))
 
 
-def _place(out: list[str], item: Any, x: float, mid: float, cw: float, ch: float, gap: float) -> float:
+def _place(out: list[str], item: Any, x: float, mid: float, width, ch: float, gap: float) -> float:
     """Draw one grid or operator with its vertical centre at `mid`; return the next free x."""
     if not isinstance(item, Grid):
         out.append(rf"\node at ({x + gap / 2:.3f},{mid + 0.15:.3f}) {{${item}$}};")
         return x + gap + 0.3
+    cw = width(item)
     rows, cols = len(item.values), len(item.values[0])
     top = mid - rows * ch / 2 + 0.15
     out.append(rf"\node[anchor=south] at ({x + cols * cw / 2:.3f},{top - 0.05:.3f}) {{${item.label}$}};")

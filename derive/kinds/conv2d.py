@@ -19,6 +19,7 @@ SMALL_OUTPUT = 16       # entries per filter worked out row by row; larger outpu
 FIRST_ROW = 4           # entries of the first output row worked in full
 SHOWN_FILTERS = 3       # filters whose entries are worked
 SHOWN_CHANNELS = 3      # channels shown when padding
+SHOWN_OUTPUTS = 8       # output matrices written out in the last step (all of them are in the answers)
 FIGURE_SIDE = 12        # largest padded image (rows or columns) drawn as a figure
 
 
@@ -258,11 +259,13 @@ def solve(p: Problem) -> Solution:
     if _has_bias_or_act(p):
         _bias_step(s, p, responses, biases, outputs)
     single = p.kernels is None
+    rest = (f" The output matrices of filters {SHOWN_OUTPUTS} to {len(filters) - 1} are in the answers."
+            if len(filters) > SHOWN_OUTPUTS else "")
     s.step("The output", *[chain(Latex("Y" if single else f"Y_{{{n}}}"), y, approx_digits=p.digits)
-                           for n, y in enumerate(outputs)],
+                           for n, y in enumerate(outputs[:SHOWN_OUTPUTS])],
            text=f"{'The output is' if single else 'Each filter gives one output matrix,'} "
                 f"{oh}×{ow}" + ("." if single else f"; {len(filters)} filters give an output of shape "
-                                                    f"[{len(filters)}, {oh}, {ow}]."))
+                                                    f"[{len(filters)}, {oh}, {ow}].") + rest)
     s.answer("output", outputs[0] if single else outputs, symbol="Y")
     s.answer("output_shape", [len(filters), oh, ow], symbol=r"\text{shape}")
     _notes(s, p, filters, responses, biases)
@@ -325,7 +328,7 @@ def _pad_step(s: Solution, p: Problem, x: list) -> None:
     sides = [f"{n} {what}{'s' if n != 1 else ''} at the {where}" for n, what, where in
              ((pt, "row", "top"), (pb, "row", "bottom"), (pl, "column", "left"), (pr, "column", "right")) if n]
     s.step("Pad the input with zeros", *lines,
-           text=f"Add zeros around every channel{more}: " + ", ".join(sides) + ".")
+           text=f"Add zeros around {'every channel' if len(x) > 1 else 'the image'}{more}: " + ", ".join(sides) + ".")
 
 
 def _focus(response: list[list]) -> tuple[int, int]:

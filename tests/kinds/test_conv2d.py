@@ -76,7 +76,7 @@ def test_same_padding_with_an_even_kernel_pads_bottom_and_right_like_torch():
                   dtype=torch.float64), padding="same")[0, 0]
     assert to_float(s.answers["output"]) == y.tolist()
     assert s.answers["output"][2][2] == 9           # bottom-right entry: only the kernel's top-left tap is inside
-    assert "1 row at the bottom, 1 column at the right" in s.steps[1].text
+    assert "Add zeros around the image: 1 row at the bottom, 1 column at the right." in s.steps[1].text
 
 
 def test_worksheet_problem_7():
