@@ -464,7 +464,7 @@ def mark_json(m: Mark) -> dict[str, Any]:
 def read_answers(answers: Any, limits: Limits = DEFAULT) -> Document:
     """The answers file (safe YAML, size-limited) or a Python mapping, as a Document."""
     if isinstance(answers, dict):
-        return Document(answers, "<answers>")
+        return Document({str(k): v for k, v in answers.items()}, "<answers>")
     shown = str(answers)
     try:
         data = Path(answers).read_bytes()
@@ -564,7 +564,10 @@ def _differs(exact: Any) -> Callable[[Any], bool]:
     def differs(value: Any) -> bool:
         if value is None or exact is None or isinstance(value, (list, dict, str)):
             return value is not exact
-        diff = sympy.N(as_exact(value) - as_exact(exact), 30)
+        a, b = as_exact(value), as_exact(exact)
+        if isinstance(a, sympy.Rational) and isinstance(b, sympy.Rational):
+            return a != b
+        diff = sympy.N(a - b, 30)
         return bool(abs(diff) > sympy.Float("1e-25") * max(abs(sympy.N(as_exact(exact), 30)), 1))
     return differs
 

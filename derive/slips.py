@@ -653,13 +653,13 @@ def variants_for(p: Any, answers: Answers, limits: Limits = DEFAULT) -> list[tup
     return out
 
 
-def value_at(answers: Answers, q: Query, width: int) -> Any:
-    """The number at the query's row-major position of an answer, if the answer has the same count."""
+def numbers_of(answers: Answers, name: str, width: int) -> list | None:
+    """The numbers of one answer in row-major order, if it has the expected count."""
     from .grade import leaves
-    if q.name not in answers:
+    if name not in answers:
         return None
-    numbers = leaves(answers[q.name])
-    return numbers[q.position][1] if len(numbers) == width and q.position < width else None
+    numbers = [v for _, v in leaves(answers[name])]
+    return numbers if len(numbers) == width else None
 
 
 def consistent(queries: list[Query], values: dict[int, Any], hits: dict[int, Any]) -> dict[int, Any]:
@@ -684,7 +684,8 @@ def score(trials: Trials, candidates: list, queries: list[Query], widths: dict[s
         answers = trials.outcome(combo)
         if answers is None:
             continue
-        values = {i: value_at(answers, q, widths[q.name]) for i, q in enumerate(queries)}
+        flat = {name: numbers_of(answers, name, width) for name, width in widths.items()}
+        values = {i: flat[q.name][q.position] if flat[q.name] is not None else None for i, q in enumerate(queries)}
         grades = {i: queries[i].matches(v) for i, v in values.items()}
         hits = consistent(queries, values, {i: values[i] for i, g in grades.items() if g != NONE})
         if len(hits) < 2:   # a number matched only within rtol needs a second number to back the slip
