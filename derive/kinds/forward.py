@@ -279,6 +279,9 @@ def answer_network(s: Solution, layers: list[L.Layer]) -> None:
 
 # ---- independent float64 recomputation -----------------------------------------------------------
 
+KINK_NOISE = 1e-12   # relative size of float64 rounding noise around an exact 0
+
+
 def np_activate(name: str, z: np.ndarray, slope: float) -> np.ndarray:
     """f(z) in float64."""
     if name == "linear":
@@ -306,6 +309,10 @@ def np_forward(params: list[tuple], x: np.ndarray) -> tuple[list, list]:
     zs, acts, a = [], [], x
     for w, b, act, slope in params:
         z = a @ w.T + (b if b is not None else 0.0)
+        # a sum that is exactly 0 comes out of float64 as ±1e-16 or so: read it as 0, so that the check
+        # takes the same side of a ReLU kink as the exact value (PyTorch's float64 may not; see the README)
+        noise = KINK_NOISE * (np.abs(a) @ np.abs(w).T + (np.abs(b) if b is not None else 0.0))
+        z = np.where(np.abs(z) <= noise, 0.0, z)
         a = np_activate(act, z, slope)
         zs.append(z)
         acts.append(a)

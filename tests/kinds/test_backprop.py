@@ -62,6 +62,13 @@ def networks(draw):
     return x, targets, layers, loss, lr, torch_layers
 
 
+def at_kinks(z, a, w, b):
+    """z with float64 rounding noise around an exact 0 removed (value only; the gradient flows as before),
+    so that PyTorch takes the same side of a ReLU kink as exact arithmetic (relu′(0) = 0)."""
+    noise = 1e-12 * (a.detach().abs() @ w.detach().abs().T + (0 if b is None else b.detach().abs()))
+    return z - torch.where(z.detach().abs() <= noise, z.detach(), torch.zeros_like(z))
+
+
 def torch_act(name, z, slope):
     return {"linear": lambda: z, "relu": lambda: torch.relu(z), "leaky_relu": lambda: TF.leaky_relu(z, slope),
             "sigmoid": lambda: torch.sigmoid(z), "tanh": lambda: torch.tanh(z),
@@ -75,7 +82,7 @@ def torch_backprop(x, targets, torch_layers, loss, lr):
     for w, b, act, slope in torch_layers:
         wt = torch.tensor(w, dtype=torch.float64, requires_grad=True)
         bt = None if b is None else torch.tensor(b, dtype=torch.float64, requires_grad=True)
-        a = torch_act(act, TF.linear(a, wt, bt), slope)
+        a = torch_act(act, at_kinks(TF.linear(a, wt, bt), a, wt, bt), slope)
         params.append((wt, bt))
     if loss == "cross_entropy":
         value = TF.cross_entropy(a, torch.tensor(targets))
@@ -294,3 +301,11 @@ def test_worksheet_q3_builds():
     q3 = next(p for p in sheet.problems if p.id == "q3")
     s = derive.solve(q3)
     assert s.answers["loss"] == 0 and s.answers["output"] == [[0], [1], [1], [0]]
+
+
+def test_exact_kink_that_float64_misses():
+    # 0.1 + 0.2 − 0.3 is exactly 0, but 5.6e-17 in float64: the exact ReLU′ is 0, and the float check agrees
+    s = derive.backprop([[0.1, 0.2, -0.3]], [[1]], [{"weights": [[1, 1, 1]], "activation": "relu"}],
+                        loss="half_sse", learning_rate=1)
+    assert s.answers["grad_weights"] == [[[0, 0, 0]]]
+    assert any("(0, 0)" in n and "ReLU is 0" in n for n in s.notes)

@@ -40,12 +40,20 @@ def networks(draw):
     return (x[0] if vector else x), layers, plain
 
 
+def at_kinks(z, a, w, b):
+    """z with float64 rounding noise around an exact 0 removed (value only; the gradient flows as before),
+    so that PyTorch takes the same side of a ReLU kink as exact arithmetic (relu′(0) = 0)."""
+    noise = 1e-12 * (a.detach().abs() @ w.detach().abs().T + (0 if b is None else b.detach().abs()))
+    return z - torch.where(z.detach().abs() <= noise, z.detach(), torch.zeros_like(z))
+
+
 def torch_forward(x, plain):
     a = torch.tensor(x, dtype=torch.float64)
     a = a if a.dim() == 2 else a.unsqueeze(0)
     zs, acts = [], []
     for w, b, act in plain:
-        z = TF.linear(a, torch.tensor(w, dtype=torch.float64), None if b is None else torch.tensor(b, dtype=torch.float64))
+        wt, bt = torch.tensor(w, dtype=torch.float64), None if b is None else torch.tensor(b, dtype=torch.float64)
+        z = at_kinks(TF.linear(a, wt, bt), a, wt, bt)
         a = {"linear": lambda: z, "relu": lambda: torch.relu(z), "leaky_relu": lambda: TF.leaky_relu(z, 0.01),
              "sigmoid": lambda: torch.sigmoid(z), "tanh": lambda: torch.tanh(z),
              "softmax": lambda: torch.softmax(z, dim=1)}[act]()
