@@ -117,7 +117,8 @@ def rounded_count(given: Given, exact: Any) -> bool:
     if "." not in mantissa and "e" not in given.text.lower():
         place += len(mantissa) - len(mantissa.rstrip("0")) if mantissa.strip("0") else 0
     kept = given.digits - (place + given.decimals)  # significant digits left after the rounding zeros
-    return place >= 1 and kept >= 2 and abs(given.value - as_exact(exact)) <= sympy.Rational(1, 2) * sympy.Integer(10) ** place
+    half_step = sympy.Rational(1, 2) * sympy.Integer(10) ** place
+    return place >= 1 and kept >= 2 and abs(given.value - as_exact(exact)) <= half_step
 
 
 def make_rule(check: dict | None, min_digits: Any = None, rtol: Any = None) -> Rule:

@@ -329,7 +329,8 @@ def weight_transpose(p: Any, answers: Answers) -> list[Variant]:
     return out
 
 
-LOSSES = {"mse": "the mean of (ŷ − y)²", "sse": "the sum of (ŷ − y)²", "half_sse": "1/2 the sum of (ŷ − y)²"}
+LOSSES = {"mse": "the mean of (ŷ − y)²", "sse": "the sum of (ŷ − y)²",
+          "half_sse": "1/2 the sum of (ŷ − y)²"}
 
 
 def loss_mean_sum(p: Any, answers: Answers) -> list[Variant]:

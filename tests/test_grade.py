@@ -342,7 +342,8 @@ def test_rounded_count_is_named(cli, files):
 
 def test_marked_copy_tex(files):
     from derive.grade import marked_tex
-    spec, path = files("q1:\n  probabilities: [0.66, 0.24, 0.0099]\nq5:\n  variance: 2.83\n  output: [0, 0.5, 1, 1.5, 2]\n")
+    spec, path = files("q1:\n  probabilities: [0.66, 0.24, 0.0099]\n"
+                       "q5:\n  variance: 2.83\n  output: [0, 0.5, 1, 1.5, 2]\n")
     tex = marked_tex(derive.check(spec, path))
     assert r"\textbf{3 right, 6 wrong.}" in tex
     assert r"\textcolor{badred}{0.0099}" in tex and r"\okmark" in tex and r"\badmark" in tex
