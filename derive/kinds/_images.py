@@ -50,21 +50,26 @@ def is_bare(x: list) -> bool:
 
 
 def pair(item: Any):
-    """A parser for `n` or `[rows, cols]`, giving a (rows, cols) tuple."""
-    def parse(value: Any, ctx: F.Ctx) -> tuple[int, int]:
-        if isinstance(value, list):
+    """A parser for `n` or `[rows, cols]`: kept as written (an int, or a list of two); read with `as_pair`."""
+    def parse(value: Any, ctx: F.Ctx) -> int | list[int]:
+        if isinstance(value, (list, tuple)):
             if len(value) != 2 or any(isinstance(v, list) for v in value):
                 raise ctx.error("expected one whole number or two, [rows, cols]")
-            return item(value[0], ctx.child(0)), item(value[1], ctx.child(1))
-        n = item(value, ctx)
-        return n, n
+            return [item(value[0], ctx.child(0)), item(value[1], ctx.child(1))]
+        return item(value, ctx)
     parse.__doc__ = "one whole number, or [rows, cols]"
     return parse
 
 
-def pair_text(p: tuple[int, int]) -> str:
+def as_pair(value: int | list[int] | tuple[int, int]) -> tuple[int, int]:
+    """(rows, cols) from `n` or `[rows, cols]`."""
+    return (value[0], value[1]) if isinstance(value, (list, tuple)) else (value, value)
+
+
+def pair_text(p: int | list[int] | tuple[int, int]) -> str:
     """`2` for (2, 2), `[2, 1]` otherwise."""
-    return str(p[0]) if p[0] == p[1] else f"[{p[0]}, {p[1]}]"
+    a, b = as_pair(p)
+    return str(a) if a == b else f"[{a}, {b}]"
 
 
 def size_text(rows: int, cols: int) -> str:

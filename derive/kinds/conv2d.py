@@ -60,8 +60,8 @@ FIELDS = F.table(
     image=F.Field(I.stack, required=True),
     kernel=F.Field(I.stack),
     kernels=F.Field(_filters),
-    stride=F.Field(I.pair(F.positive_int), (1, 1)),
-    padding=F.Field(_padding, (0, 0)),
+    stride=F.Field(I.pair(F.positive_int), 1),
+    padding=F.Field(_padding, 0),
     bias=F.Field(F.scalar_or_vector, sympy.Integer(0)),
     activation=F.Field(F.choice(*ACTIVATIONS), "linear"),
     slope=F.Field(F.number),
@@ -87,8 +87,13 @@ def _pads(p: Problem) -> tuple[int, int, int, int]:
     if p.padding == "same":
         kh, kw = _ksize(p)
         return (kh - 1) // 2, kh - 1 - (kh - 1) // 2, (kw - 1) // 2, kw - 1 - (kw - 1) // 2
-    ph, pw = p.padding
+    ph, pw = I.as_pair(p.padding)
     return ph, ph, pw, pw
+
+
+def _strides(p: Problem) -> tuple[int, int]:
+    """(row stride, column stride)."""
+    return I.as_pair(p.stride)
 
 
 def _ksize(p: Problem) -> tuple[int, int]:
@@ -102,7 +107,7 @@ def _isize(p: Problem) -> tuple[int, int]:
 
 
 def _out_size(p: Problem) -> tuple[int, int]:
-    (h, w), (kh, kw), (sr, sc) = _isize(p), _ksize(p), p.stride
+    (h, w), (kh, kw), (sr, sc) = _isize(p), _ksize(p), _strides(p)
     pt, pb, pl, pr = _pads(p)
     return I.out_size(h, pt + pb, kh, sr), I.out_size(w, pl + pr, kw, sc)
 
@@ -135,7 +140,7 @@ def validate(p: Problem) -> None:
         raise p.error("bias", f"expected one bias per filter ({len(filters)}), got {len(p.bias)}")
     if p.slope is not None and p.activation != "leaky_relu":
         raise p.error("slope", "slope only applies to activation leaky_relu")
-    if p.padding == "same" and p.stride != (1, 1):
+    if p.padding == "same" and _strides(p) != (1, 1):
         raise p.error("padding", f"padding 'same' needs stride 1, as in PyTorch (got stride {I.pair_text(p.stride)}); "
                                  "give the padding as a number to use a larger stride")
     _check_fit(p, filters)
@@ -250,7 +255,7 @@ def solve(p: Problem) -> Solution:
     x = _padded(p)
     if any(_pads(p)):
         _pad_step(s, p, x)
-    responses = [_correlate(x, f, p.stride, (oh, ow)) for f in filters]
+    responses = [_correlate(x, f, _strides(p), (oh, ow)) for f in filters]
     biases = _biases(p)
     outputs = [[[_activate(z + b, p) for z in row] for row in r] for r, b in zip(responses, biases)]
     focus = _focus(responses[0])
@@ -274,7 +279,7 @@ def solve(p: Problem) -> Solution:
 
 def _size_step(s: Solution, p: Problem, oh: int, ow: int) -> None:
     """⌊(n + 2p − k)/s⌋ + 1, substituted, for the height and the width."""
-    (h, w), (kh, kw), (sr, sc) = _isize(p), _ksize(p), p.stride
+    (h, w), (kh, kw), (sr, sc) = _isize(p), _ksize(p), _strides(p)
     pt, pb, pl, pr = _pads(p)
     lines = []
     axes = [("H", h, pt, pb, kh, sr, oh), ("W", w, pl, pr, kw, sc, ow)]
@@ -343,7 +348,7 @@ def _focus(response: list[list]) -> tuple[int, int]:
 
 def _rule_step(s: Solution, p: Problem, x: list, filters: list, outputs: list, focus: tuple[int, int]) -> None:
     """The sliding sum as a formula, and the figure of one receptive field."""
-    (sr, sc), multi = p.stride, len(x) > 1
+    (sr, sc), multi = _strides(p), len(x) > 1
     row = "i" if sr == 1 else f"{sr}i"
     col = "j" if sc == 1 else f"{sc}j"
     ch_sum, ch_idx = (r"\sum_{c}", "c,") if multi else ("", "")
@@ -351,7 +356,7 @@ def _rule_step(s: Solution, p: Problem, x: list, filters: list, outputs: list, f
     xs = r"X^{\text{pad}}" if any(_pads(p)) else "X"
     rule = Latex(rf"{z} = {ch_sum}\sum_{{u,v}} {xs}_{{{ch_idx}{row}+u,\,{col}+v}}\, K_{{{ch_idx}u,v}}")
     text = ("Slide the kernel over the " + ("padded " if any(_pads(p)) else "") + "input"
-            + (f" in steps of {I.pair_text(p.stride)}" if p.stride != (1, 1) else "")
+            + (f" in steps of {I.pair_text(p.stride)}" if _strides(p) != (1, 1) else "")
             + ": at each position multiply the overlapping numbers element by element and add them up"
             + (" over all channels" if multi else "")
             + ". This is cross-correlation, as PyTorch's conv2d computes it"
@@ -364,7 +369,7 @@ def _figure(p: Problem, x: list, filters: list, outputs: list, focus: tuple[int,
     """Input, kernel and output with the receptive field of `focus` highlighted (small problems only)."""
     if len(x[0]) > FIGURE_SIDE or len(x[0][0]) > FIGURE_SIDE or len(x) > SHOWN_CHANNELS:
         return None
-    (i, j), (sr, sc), (kh, kw) = focus, p.stride, _ksize(p)
+    (i, j), (sr, sc), (kh, kw) = focus, _strides(p), _ksize(p)
     pt, pb, pl, pr = _pads(p)
     height, width = len(x[0]), len(x[0][0])
     padding = {(r, c) for r in range(height) for c in range(width)
@@ -418,7 +423,7 @@ def _taps(f: list) -> int:
 
 def _entry_lines(p: Problem, x: list, f: list, i: int, j: int, z: Any, tag: str) -> list[Latex]:
     """y_{i,j} = (x·k + …) + (…) = row sums = value: wrapped over lines that fit the page."""
-    (sr, sc), kh, kw = p.stride, len(f[0]), len(f[0][0])
+    (sr, sc), kh, kw = _strides(p), len(f[0]), len(f[0][0])
     lhs = ("r" if _has_bias_or_act(p) else "y") + tag + f"_{{{i},{j}}}"
     if _taps(f) > 27:
         xs = r"X^{\text{pad}}" if any(_pads(p)) else "X"
@@ -470,7 +475,7 @@ def _notes(s: Solution, p: Problem, filters: list, responses: list, biases: list
     """For each filter recognised in the catalogue, what it detects and where it responds in this image."""
     image = [[sympy.Add(*vals) for vals in zip(*rows)] for rows in zip(*I.channels(p.image))]
     pt, pb, pl, pr = _pads(p)
-    window = (p.stride[0], p.stride[1], pt, pl) + _ksize(p)
+    window = (*_strides(p), pt, pl) + _ksize(p)
     plain = p.activation == "linear"
     for n, f in enumerate(filters):
         if any(ch != f[0] for ch in f):
@@ -497,7 +502,7 @@ def recompute(p: Problem) -> dict[str, Any]:
     w = np.array(_filter_list(p), dtype=float)
     if p.flip:
         w = w[:, :, ::-1, ::-1]
-    (sr, sc), (kh, kw) = p.stride, w.shape[2:]
+    (sr, sc), (kh, kw) = _strides(p), w.shape[2:]
     windows = np.lib.stride_tricks.sliding_window_view(x, (kh, kw), axis=(1, 2))[:, ::sr, ::sc]
     z = np.einsum("chwuv,fcuv->fhw", windows, w) + np.array([float(b) for b in _biases(p)])[:, None, None]
     slope = float(_slope(p))

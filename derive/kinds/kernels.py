@@ -146,7 +146,8 @@ def _strongest(response: list[list], spots: list[tuple[int, int]], plain_output:
     values = sorted({response[i][j] for i, j in spots}, reverse=True)
     many = len(spots) > 1
     qualifier = "" if plain_output else " (before the bias and activation)"
-    return f"the strongest response{'s' if many else ''}{qualifier}, {' and '.join(value_text(v) for v in values)},", many
+    numbers = " and ".join(value_text(v) for v in values)
+    return f"the strongest response{'s' if many else ''}{qualifier}, {numbers},", many
 
 
 def _positions(spots: list[tuple[int, int]]) -> str:

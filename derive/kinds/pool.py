@@ -27,7 +27,12 @@ FIELDS = F.table(
 
 def _stride(p: Problem) -> tuple[int, int]:
     """The stride, defaulting to the window size (as PyTorch)."""
-    return p.stride if p.stride is not None else p.size
+    return I.as_pair(p.stride if p.stride is not None else p.size)
+
+
+def _size(p: Problem) -> tuple[int, int]:
+    """(window rows, window columns)."""
+    return I.as_pair(p.size)
 
 
 def _isize(p: Problem) -> tuple[int, int]:
@@ -36,13 +41,13 @@ def _isize(p: Problem) -> tuple[int, int]:
 
 
 def _out_size(p: Problem) -> tuple[int, int]:
-    (h, w), (kh, kw), (sr, sc) = _isize(p), p.size, _stride(p)
+    (h, w), (kh, kw), (sr, sc) = _isize(p), _size(p), _stride(p)
     return I.out_size(h, 0, kh, sr), I.out_size(w, 0, kw, sc)
 
 
 def validate(p: Problem) -> None:
     """The window must fit in the image."""
-    (h, w), (kh, kw) = _isize(p), p.size
+    (h, w), (kh, kw) = _isize(p), _size(p)
     if kh > h or kw > w:
         raise p.error("size", f"the {I.size_text(kh, kw)} window is larger than the {I.size_text(h, w)} image "
                               "(pooling never pads)")
@@ -50,7 +55,7 @@ def validate(p: Problem) -> None:
 
 def _window(ch: list, i: int, j: int, p: Problem) -> list[tuple[int, int, Any]]:
     """(row, col, value) of the window of output (i, j), row-major."""
-    (kh, kw), (sr, sc) = p.size, _stride(p)
+    (kh, kw), (sr, sc) = _size(p), _stride(p)
     return [(i * sr + u, j * sc + v, ch[i * sr + u][j * sc + v]) for u in range(kh) for v in range(kw)]
 
 
@@ -96,7 +101,7 @@ def solve(p: Problem) -> Solution:
 
 def _size_step(s: Solution, p: Problem) -> None:
     """⌊(n − k)/s⌋ + 1 along each axis, and what a partial window means."""
-    (h, w), (kh, kw), (sr, sc) = _isize(p), p.size, _stride(p)
+    (h, w), (kh, kw), (sr, sc) = _isize(p), _size(p), _stride(p)
     oh, ow = _out_size(p)
     axes = [("H", h, kh, sr, oh), ("W", w, kw, sc, ow)]
     if (h, kh, sr) == (w, kw, sc):
@@ -146,7 +151,7 @@ def _window_step(s: Solution, p: Problem, chans: list, pooled: list) -> None:
 
 def _entry_line(p: Problem, ch: list, pooled: tuple, i: int, j: int, prefix: str) -> Latex:
     """y_{i,j} = max(…) = v (at (r, c)), or (… )/n = mean."""
-    (kh, kw), (sr, sc) = p.size, _stride(p)
+    (kh, kw), (sr, sc) = _size(p), _stride(p)
     cells = _window(ch, i, j, p)
     lhs = Latex(f"y_{{{prefix}{i},{j}}}")
     values, where = pooled
@@ -167,7 +172,7 @@ def _entry_line(p: Problem, ch: list, pooled: tuple, i: int, j: int, prefix: str
 
 def _figure(p: Problem, ch: list, pooled: tuple) -> Latex | None:
     """The input with each window coloured (or the first, when windows overlap), maxima boxed; the output."""
-    (h, w), (kh, kw), (sr, sc) = (len(ch), len(ch[0])), p.size, _stride(p)
+    (h, w), (kh, kw), (sr, sc) = (len(ch), len(ch[0])), _size(p), _stride(p)
     if h > FIGURE_SIDE or w > FIGURE_SIDE:
         return None
     values, where = pooled
@@ -194,7 +199,7 @@ def _figure(p: Problem, ch: list, pooled: tuple) -> Latex | None:
 def recompute(p: Problem) -> dict[str, Any]:
     """float64 NumPy: strided sliding windows, then max or mean over each."""
     x = np.array(I.channels(p.image), dtype=float)
-    (kh, kw), (sr, sc) = p.size, _stride(p)
+    (kh, kw), (sr, sc) = _size(p), _stride(p)
     windows = np.lib.stride_tricks.sliding_window_view(x, (kh, kw), axis=(1, 2))[:, ::sr, ::sc]
     y = windows.max(axis=(3, 4)) if p.mode == "max" else windows.mean(axis=(3, 4))
     return {"output": y[0] if I.is_bare(p.image) else y}

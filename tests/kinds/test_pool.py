@@ -127,4 +127,5 @@ def test_an_image_past_the_size_limit_is_refused(cli, spec_file, tmp_path):
     spec = spec_file(f"title: t\nproblems:\n  - id: p\n    kind: pool\n    size: 2\n    image: [{row}]\n")
     result = cli("build", spec, "--no-pdf", "-o", tmp_path / "out")
     assert result.code == 2
-    assert result.err.strip() == f"{spec}:6: p.image[0]: 600 entries is more than the limit of 512 (limit 'matrix_side')"
+    assert result.err.strip() == (f"{spec}:6: p.image[0]: 600 entries is more than the limit of 512 "
+                                  "(limit 'matrix_side')")
