@@ -15,6 +15,7 @@ from . import _layers as L
 ROW_WIDTH = 16.8     # cm of one row of the figure before it wraps to the next
 VALUE_W, OP_W, GAP = 1.1, 0.62, 0.3
 ROW_PITCH = 3.1
+NARROW_OPS = {r"$\times$", "$+$", r"$\sigma$", "CE"}
 TABLE_SIDE = 4       # rows or columns of a value small enough to tabulate
 TABLE_ROWS = 7       # table rows per column block
 
@@ -105,20 +106,7 @@ def figure(chain: list, side: dict[str, Val], digits: int) -> Latex:
     values = [n for n in chain if isinstance(n, Val)] + list(side.values())
     inline = _inline(values)
     vw = VALUE_W + (0.5 if inline else 0)
-    pos, x, y, rows = {}, 0.0, 0.0, [[]]
-    prev_w = None
-    for node in chain:
-        w = _width(node, vw)
-        if prev_w is not None:
-            step = prev_w / 2 + GAP + w / 2
-            if x + step + w / 2 > ROW_WIDTH:
-                x, y = 0.0, y - ROW_PITCH
-                rows.append([])
-            else:
-                x += step
-        pos[node.key] = (x, y)
-        rows[-1].append(node)
-        prev_w = w
+    pos = _place(chain, vw)
     lines = [r"\begin{tikzpicture}[" + STYLES % {"vw": f"{vw:g}", "ow": f"{OP_W:g}"} + "]"]
     for node in chain:
         px, py = pos[node.key]
@@ -145,10 +133,28 @@ def figure(chain: list, side: dict[str, Val], digits: int) -> Latex:
     return Latex(r"\begin{minipage}{\linewidth}\centering" + "\n" + out + "\n" + r"\end{minipage}")
 
 
+def _place(chain: list, vw: float) -> dict[str, tuple[float, float]]:
+    """Centres of the chain's nodes, left to right; rows wrap only when one row would be far too wide."""
+    total = sum(_width(n, vw) for n in chain) + GAP * (len(chain) - 1)
+    limit = ROW_WIDTH if total > 1.25 * ROW_WIDTH else total + 1
+    pos, x, y, prev_w = {}, 0.0, 0.0, None
+    for node in chain:
+        w = _width(node, vw)
+        if prev_w is not None:
+            step = prev_w / 2 + GAP + w / 2
+            if x + step + w / 2 > limit:
+                x, y = 0.0, y - ROW_PITCH
+            else:
+                x += step
+        pos[node.key] = (x, y)
+        prev_w = w
+    return pos
+
+
 def _width(node: Val | Op, vw: float) -> float:
     """The room a node takes on its row (a name such as `Z = Ŷ` is wider)."""
     if isinstance(node, Op):
-        return OP_W
+        return OP_W if node.label in NARROW_OPS else OP_W + 0.35
     return vw + (0.55 if "=" in node.name else 0)
 
 

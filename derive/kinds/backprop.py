@@ -258,7 +258,7 @@ def _m(x: Any, d: int) -> Latex:
 def _show_loss(s: Solution, p: Problem, out: list, z: list, y: list | None, classes, back: Backward) -> None:
     d, n, k = p.digits, len(out), len(out[0])
     lines = [FW.eq(FORMULAS[p.loss], back.loss, d=d)]
-    text = f"N = {n} samples, K = {k} output{'s' if k > 1 else ''}. "
+    text = f"N = {n} sample{'s' if n > 1 else ''}, K = {k} output{'s' if k > 1 else ''}. "
     if p.loss in ("mse", "sse", "half_sse"):
         lines.insert(0, FW.eq(r"\hat{Y} - Y", FW.cat(_m(out, d), " - ", _m(y, d)),
                               [[L.add(a, -t) for a, t in zip(ra, ry)] for ra, ry in zip(out, y)], d=d))
