@@ -148,6 +148,8 @@ def matrix(x: list, cell=None) -> Latex:
         return Latex(r"\begin{bmatrix}\end{bmatrix}")
     if isinstance(x[0], list) and x[0] and isinstance(x[0][0], list):   # a list of matrices
         return join((matrix(m, cell) for m in x), r",\ ")
+    if isinstance(x[0], list) and (len({len(r) if isinstance(r, list) else -1 for r in x}) > 1):
+        return join((matrix(r, cell) if isinstance(r, list) else cell(r) for r in x), r",\ ")  # ragged: one each
     rows = x if isinstance(x[0], list) else [x]
     shown_rows = _elide(rows)
     lines = []

@@ -26,6 +26,7 @@ class Answer:
     value: Any
     approximate: bool = False      # carried as a 50-digit decimal (SPEC §2)
     symbol: Latex | None = None    # how the key writes it (e.g. p, \mathcal{L})
+    display: Latex | None = None   # the kind's own rendering of the value for the answers box, if any
 
 
 @dataclass
@@ -44,9 +45,11 @@ class Solution:
         self.steps.append(s)
         return s
 
-    def answer(self, name: str, value: Any, *, approximate: bool = False, symbol: str | None = None) -> None:
-        """Record a final answer (exact)."""
-        self.answer_list.append(Answer(name, value, approximate, Latex(symbol) if symbol else None))
+    def answer(self, name: str, value: Any, *, approximate: bool = False, symbol: str | None = None,
+               display: Latex | None = None) -> None:
+        """Record a final answer (exact); `display` overrides how the answers box shows its value."""
+        self.answer_list.append(Answer(name, value, approximate, Latex(symbol) if symbol else None,
+                                       Latex(display) if display else None))
 
     def check(self, sentence: str) -> None:
         """Record a check the answer passed, as a sentence for the key."""
