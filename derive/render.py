@@ -72,12 +72,22 @@ def _split_top(line: str) -> list[str]:
     return parts
 
 
-WIDE = 110  # characters of LaTeX past which a chain is broken into aligned rows
+def width(line: str) -> int:
+    """A rough count of the characters a display shows: a matrix counts as its widest row."""
+    def matrix_width(m: re.Match) -> str:
+        rows = m.group(1).split(r"\\")
+        return "x" * max(len(re.sub(r"\\[a-zA-Z]+|[{}&]", "", r)) for r in rows)
+    flat = re.sub(r"\\begin\{[bpv]?matrix\}(.*?)\\end\{[bpv]?matrix\}", matrix_width, line)
+    flat = re.sub(r"\\frac\{([^{}]*)\}\{([^{}]*)\}", lambda m: "x" * max(len(m.group(1)), len(m.group(2))), flat)
+    return len(re.sub(r"\\[a-zA-Z]+|[{}^_]", "", flat))
+
+
+WIDE = 90  # characters of LaTeX past which a chain is broken into aligned rows
 
 
 def display(line: str) -> Latex:
     """One display line; a long chain becomes aligned rows (lhs = … / = … / ≈ …)."""
-    visible = len(re.sub(r"\\[a-zA-Z]+|[{}]", "", line))
+    visible = width(line)
     parts = _split_top(line)
     if visible <= WIDE or len(parts) < 2:
         return Latex(line)
