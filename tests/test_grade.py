@@ -364,3 +364,30 @@ def test_marked_copy_pdf(cli, files, tmp_path):
     assert sorted(p.name for p in out.iterdir()) == ["answers-marked.pdf", "answers-marked.tex"]
     result = cli("check", spec, path, "--pdf", "--json", "-o", out)
     assert json.loads(result.out)["wrong"] == 5 and result.err.strip() == f"wrote {out / 'answers-marked.pdf'}"
+
+
+def test_marked_copy_without_tex(cli, files, tmp_path, monkeypatch):
+    import derive.pdf
+    monkeypatch.setattr(derive.pdf.shutil, "which", lambda name: None)
+    spec, path = files("q5:\n  variance: 8\n")
+    out = tmp_path / "out"
+    result = cli("check", spec, path, "--pdf", "-o", out)
+    assert result.code == 1
+    assert result.out.splitlines()[-1] == "1 right, 0 wrong"
+    assert result.err.startswith(f"{path}: the marked copy was not made: no TeX engine found")
+    assert not any(out.iterdir())
+
+
+WORKSHEET = __import__("pathlib").Path(__file__).resolve().parent.parent / "problems" / "worksheet.yaml"
+
+
+@needs_network
+def test_bundled_worksheet(cli, tmp_path):
+    """The issue's edges on the worksheet itself: q1 (0.6590…), q5 (−1.828…, −0.4142…), q9 (43,352,064)."""
+    answers = tmp_path / "answers.yaml"
+    answers.write_text("q1:\n  probabilities: [0.659, 0.24, 0.0986]\nq5:\n  output: [-1.83, -0.41, 1, 2.41, 3.83]\n"
+                       "q9:\n  direct.multiplications: 43352000\n", encoding="utf-8")
+    code, report = run_json(cli, WORKSHEET, answers)
+    assert code == 1 and (report["right"], report["wrong"]) == (8, 1)
+    (bad,) = [m for p in report["problems"] for m in p["answers"] if not m["ok"]]
+    assert (bad["name"], bad["given"], bad["expected"]) == ("direct.multiplications", 43352000, 43352064)
