@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import time
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
@@ -21,6 +22,7 @@ Raw = dict
 Answers = dict
 MAX_POWER = 3          # decimal point up to three places off
 MAX_SOLVES = 48        # re-solved variants per problem (singles and pairs together)
+MAX_SECONDS = 20       # time spent re-solving variants of one problem
 
 
 @dataclass(frozen=True)
@@ -606,6 +608,7 @@ class Trials:
         self.p, self.solution, self.limits = p, solution, limits
         self.solved: dict[str, Any] = {}
         self.solves = 0
+        self.deadline = time.monotonic() + min(MAX_SECONDS, limits.seconds)
         self.variants = variants_for(p, solution.answers, limits)
 
     def base(self, mods: list[Callable]) -> Any:
@@ -619,7 +622,7 @@ class Trials:
             return None
         key = repr(raw)
         if key not in self.solved:
-            if self.solves >= MAX_SOLVES:
+            if self.solves >= MAX_SOLVES or time.monotonic() > self.deadline:
                 return None
             self.solves += 1
             self.solved[key] = solve_raw(raw, self.p, self.limits)
