@@ -309,19 +309,20 @@ def _size_step(s: Solution, p: Problem, oh: int, ow: int) -> None:
 
 def _flip_step(s: Solution, p: Problem, filters: list) -> None:
     """True convolution: rotate each kernel by 180°, then cross-correlate."""
-    lines = []
-    for n, f in enumerate(_filter_list(p)[:SHOWN_FILTERS]):
-        for c, ch in enumerate(f[:SHOWN_CHANNELS]):
-            name = _kname(p, n, c, len(f))
-            lines.append(chain(Latex(name + r"^{\text{flipped}}"), filters[n][c]))
+    lines = [chain(Latex(_kname(p, n, 0, 1, flipped=True)), f if len(f) > 1 else f[0])
+             for n, f in enumerate(filters[:SHOWN_FILTERS])]
+    several = len(filters[0]) > 1
+    rest = f" Filters {SHOWN_FILTERS} to {len(filters) - 1} likewise." if len(filters) > SHOWN_FILTERS else ""
     s.step("Flip the kernel (true convolution)", *lines,
            text="flip: true asks for true convolution: the kernel is rotated by 180° (rows and columns reversed), "
-                "then slid over the image exactly as in cross-correlation.")
+                "then slid over the image exactly as in cross-correlation"
+                + (" (one matrix per channel, each rotated)." if several else ".") + rest)
 
 
-def _kname(p: Problem, n: int, c: int, n_channels: int) -> str:
-    base = "K" if p.kernels is None else f"K^{{({n})}}"
-    return base + (f"_{{{c}}}" if n_channels > 1 else "")
+def _kname(p: Problem, n: int, c: int, n_channels: int, flipped: bool = False) -> str:
+    """K, K^{(n)}, K_{c}, K^{(n),flipped}_{c}: one superscript and one subscript at most."""
+    sup = ([] if p.kernels is None else [f"({n})"]) + ([r"\text{flipped}"] if flipped else [])
+    return "K" + ("^{" + ",".join(sup) + "}" if sup else "") + (f"_{{{c}}}" if n_channels > 1 else "")
 
 
 def _pad_step(s: Solution, p: Problem, x: list) -> None:
@@ -360,9 +361,11 @@ def _rule_step(s: Solution, p: Problem, x: list, filters: list, outputs: list, f
             + ": at each position multiply the overlapping numbers element by element and add them up"
             + (" over all channels" if multi else "")
             + ". This is cross-correlation, as PyTorch's conv2d computes it"
-            + (" (here with the flipped kernel)." if p.flip else " (the kernel is not flipped).")
-            + f" The figure shows the window of output entry ({focus[0]}, {focus[1]}).")
-    s.step("Slide the kernel", rule, text=text, figure=_figure(p, x, filters, outputs, focus))
+            + (" (here with the flipped kernel)." if p.flip else " (the kernel is not flipped)."))
+    figure = _figure(p, x, filters, outputs, focus)
+    if figure is not None:
+        text += f" The figure shows the window of output entry ({focus[0]}, {focus[1]})."
+    s.step("Slide the kernel", rule, text=text, figure=figure)
 
 
 def _figure(p: Problem, x: list, filters: list, outputs: list, focus: tuple[int, int]) -> Latex | None:
@@ -379,7 +382,7 @@ def _figure(p: Problem, x: list, filters: list, outputs: list, focus: tuple[int,
     rows = []
     for c, ch in enumerate(x):
         xname = "X" + (f"_{{{c}}}" if multi else "") + (r"^{\text{pad}}" if any(_pads(p)) else "")
-        kname = _kname(p, 0, c, len(x)) + (r"^{\text{flipped}}" if p.flip else "")
+        kname = _kname(p, 0, c, len(x), flipped=p.flip)
         rows.append([I.Grid(xname, ch, dict(window), faint=padding, boxes=[(i * sr, j * sc, kh, kw)]),
                      r"\star", I.Grid(kname, filters[0][c])])
     yname = "Y" if p.kernels is None else "Y_{0}"

@@ -1,5 +1,7 @@
 """conv2d against PyTorch (F.conv2d), the worksheet's problem 7, the known-kernel stories, and bad input."""
 import json
+import shutil
+import subprocess
 
 import pytest
 import sympy
@@ -320,3 +322,32 @@ def test_an_output_past_the_numbers_limit_is_refused(cli, spec_file, tmp_path):
     assert result.code == 2
     assert result.err.strip() == (f"{spec}:5: c.image: the output would have 160,801 numbers, more than the limit "
                                   "of 1,000 (limit 'numbers')")
+
+
+@pytest.mark.skipif(not shutil.which("pdflatex"), reason="TeX Live is not installed")
+def test_figures_of_all_three_image_kinds_compile(cli, spec_file, tmp_path):
+    spec = spec_file("""
+        title: figures
+        problems:
+          - id: c
+            kind: conv2d
+            image: [[[1, 2, 0, -1], [0.5, 1, 3, 2], [2, 0, 1, 1]], [[0, 1, 1, 0], [1, 0, 0, 1], [2, 2, 1, 1]]]
+            kernels: [[[[1, 2], [0, 1]], [[0.5, 0], [0, "1/3"]]]]
+            padding: 1
+            stride: [1, 2]
+            activation: sigmoid
+            flip: true
+          - id: p
+            kind: pool
+            image: [[1, 3, 2, 4, 0], [5, 6, 7, 8, 1], [3, 2, 1, 0, 2]]
+            size: 2
+          - id: d
+            kind: dropout
+            activations: [[1, 2, 3], [4, 5, 6]]
+            keep_prob: 0.5
+        """)
+    result = cli("build", spec, "-o", tmp_path / "out")
+    assert result.code == 0, result.err
+    text = subprocess.run(["pdftotext", tmp_path / "out" / "spec.pdf", "-"], capture_output=True, text=True).stdout
+    for heading in ("Slide the kernel", "Pool each window", "Apply the mask and scale by 1/p"):
+        assert heading in text
