@@ -465,20 +465,23 @@ def _designs(answers: Answers) -> list[str]:
 
 
 def _sub_counts(p: Any, prefix: str, answers: Answers, limits: Limits) -> list[dict]:
-    """Every layer's own counts (the layers inside a `branches` block each on its own), with its kernel."""
-    raw_layers = (p.raw.get("designs") or {}).get(prefix[:-1]) if prefix else p.raw.get("layers")
+    """Every layer's own counts (the layers inside a `branches` block each on its own), its kernel and place."""
+    design = prefix[:-1]
+    raw_layers = (p.raw.get("designs") or {}).get(design) if prefix else p.raw.get("layers")
+    where = f"designs.{design}" if prefix else "layers"
     entries = answers[prefix + "layers"]
     shape_in = [int(v) for v in p.raw["input"]]
     out = []
-    for layer, entry in zip(raw_layers, entries):
+    for i, (layer, entry) in enumerate(zip(raw_layers, entries)):
         if isinstance(layer, dict) and isinstance(layer.get("branches"), list):
-            for branch in layer["branches"]:
+            for b, branch in enumerate(layer["branches"]):
                 sub = solve_raw({"id": p.id, "kind": "network", "input": shape_in, "layers": branch}, p, limits)
                 if sub is None:
                     raise ValueError("branch")
-                out += [dict(e, kernel=_kernel(l)) for l, e in zip(branch, sub.answers["layers"])]
+                out += [dict(e, kernel=_kernel(l), place=f"{where}[{i}].branches[{b}][{j}]")
+                        for j, (l, e) in enumerate(zip(branch, sub.answers["layers"]))]
         else:
-            out.append(dict(entry, kernel=_kernel(layer)))
+            out.append(dict(entry, kernel=_kernel(layer), place=f"{where}[{i}]"))
         shape_in = entry["output_shape"]
     return out
 
@@ -489,6 +492,11 @@ def _kernel(layer: Any) -> int | None:
         return None
     k = layer.get("kernel", 1)
     return int(k[0]) * int(k[1]) if isinstance(k, list) else int(k) ** 2
+
+
+def _less(name: str, amount: int) -> Callable[[Any, Answers], Answers]:
+    """A transform: the total `name` less `amount` (more, when negative)."""
+    return lambda _p, a: {name: a[name] - amount}
 
 
 def missing_term(p: Any, answers: Answers) -> list[Variant]:
@@ -505,15 +513,15 @@ def missing_term(p: Any, answers: Answers) -> list[Variant]:
             ones = sum(t[key] for t in terms if t["kernel"] == 1)
             if 0 < ones < total:
                 out.append(Variant(f"the 1×1 convolutions' {key} left out of the total{where}",
-                                   transform=lambda _p, a, n=prefix + key, v=total - ones: {n: v}))
-            counted = [(i, t[key]) for i, t in enumerate(terms) if t[key]]
+                                   transform=_less(prefix + key, ones)))
+            counted = [(t["place"], t[key]) for t in terms if t[key]]
             if len(counted) < 2:
                 continue
-            for i, v in counted:
-                out.append(Variant(f"a missing term in the sum: layer {i}'s {key} ({v:,}) left out of the "
-                                   f"total{where}", transform=lambda _p, a, n=prefix + key, x=total - v: {n: x}))
-                out.append(Variant(f"an extra term in the sum: layer {i}'s {key} ({v:,}) counted twice in the "
-                                   f"total{where}", transform=lambda _p, a, n=prefix + key, x=total + v: {n: x}))
+            for place, v in counted:
+                out.append(Variant(f"a missing term in the sum: the {key} of {place} ({v:,}) left out of the total",
+                                   transform=_less(prefix + key, v)))
+                out.append(Variant(f"an extra term in the sum: the {key} of {place} ({v:,}) counted twice",
+                                   transform=_less(prefix + key, -v)))
     return out
 
 
