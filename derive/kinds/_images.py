@@ -72,6 +72,14 @@ def pair_text(p: int | list[int] | tuple[int, int]) -> str:
     return str(a) if a == b else f"[{a}, {b}]"
 
 
+def step_text(p: int | list[int] | tuple[int, int]) -> str:
+    """`2 at a time` for (2, 2), `2 rows down and 3 columns across` otherwise."""
+    a, b = as_pair(p)
+    if a == b:
+        return f"{a} at a time"
+    return f"{a} row{'s' if a != 1 else ''} down and {b} column{'s' if b != 1 else ''} across"
+
+
 def size_text(rows: int, cols: int) -> str:
     """`3×3`."""
     return f"{rows}×{cols}"

@@ -357,7 +357,7 @@ def _rule_step(s: Solution, p: Problem, x: list, filters: list, outputs: list, f
     xs = r"X^{\text{pad}}" if any(_pads(p)) else "X"
     rule = Latex(rf"{z} = {ch_sum}\sum_{{u,v}} {xs}_{{{ch_idx}{row}+u,\,{col}+v}}\, K_{{{ch_idx}u,v}}")
     text = ("Slide the kernel over the " + ("padded " if any(_pads(p)) else "") + "input"
-            + (f" in steps of {I.pair_text(p.stride)}" if _strides(p) != (1, 1) else "")
+            + (f" with stride {I.pair_text(p.stride)} ({I.step_text(p.stride)})" if _strides(p) != (1, 1) else "")
             + ": at each position multiply the overlapping numbers element by element and add them up"
             + (" over all channels" if multi else "")
             + ". This is cross-correlation, as PyTorch's conv2d computes it"

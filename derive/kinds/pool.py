@@ -113,7 +113,7 @@ def _size_step(s: Solution, p: Problem) -> None:
                            Latex(r"\left\lfloor \frac{%d - %d}{%d} \right\rfloor + 1" % (n, k, st)), o))
     mode = "maximum" if p.mode == "max" else "average"
     text = (f"Each {I.size_text(kh, kw)} window is replaced by its {mode}; the window moves "
-            f"{I.pair_text((sr, sc))} at a time" + (" (the stride defaults to the window size)"
+            f"{I.step_text((sr, sc))}" + (" (the stride defaults to the window size)"
                                                      if p.stride is None else "") + "; pooling adds no padding.")
     left_r, left_c = h - ((oh - 1) * sr + kh), w - ((ow - 1) * sc + kw)
     if left_r or left_c:
