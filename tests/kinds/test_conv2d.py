@@ -337,6 +337,10 @@ def test_figures_of_all_three_image_kinds_compile(cli, spec_file, tmp_path):
             stride: [1, 2]
             activation: sigmoid
             flip: true
+          - id: e
+            kind: conv2d
+            image: [[10, 10, 0, 0], [10, 10, 0, 0], [10, 10, 0, 0]]
+            kernel: [[1, 0, -1], [1, 0, -1], [1, 0, -1]]
           - id: p
             kind: pool
             image: [[1, 3, 2, 4, 0], [5, 6, 7, 8, 1], [3, 2, 1, 0, 2]]
@@ -351,3 +355,4 @@ def test_figures_of_all_three_image_kinds_compile(cli, spec_file, tmp_path):
     text = subprocess.run(["pdftotext", tmp_path / "out" / "spec.pdf", "-"], capture_output=True, text=True).stdout
     for heading in ("Slide the kernel", "Pool each window", "Apply the mask and scale by 1/p"):
         assert heading in text
+    assert "The kernel is a vertical edge detector (Prewitt)" in text
