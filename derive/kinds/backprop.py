@@ -40,7 +40,8 @@ OUTPUT_GRADS = {
     "sse": r"\frac{\partial\mathcal{L}}{\partial\hat{Y}} = 2(\hat{Y} - Y)",
     "half_sse": r"\frac{\partial\mathcal{L}}{\partial\hat{Y}} = \hat{Y} - Y",
 }
-DERIVATIVES = {"linear": "1", "relu": r"1 \text{ if } z > 0 \text{ else } 0", "leaky_relu": r"1 \text{ if } z > 0 \text{ else } s",
+DERIVATIVES = {"linear": "1", "relu": r"1 \text{ if } z > 0 \text{ else } 0",
+               "leaky_relu": r"1 \text{ if } z > 0 \text{ else } s",
                "sigmoid": r"\sigma(z)\bigl(1 - \sigma(z)\bigr)", "tanh": r"1 - \tanh^2(z)"}
 
 
@@ -285,17 +286,20 @@ def _show_backward(s: Solution, p: Problem, layers: list[L.Layer], x: list, zs: 
         lines = [FW.eq(rf"\Delta^{{[{nl}]}} = \frac{{\partial\mathcal{{L}}}}{{\partial {top}}} = "
                        r"\frac{1}{N}\bigl(\operatorname{softmax}(Z) - \operatorname{onehot}(y)\bigr)",
                        back.deltas[-1], d=d)]
-        text = "Softmax and cross-entropy together: the gradient of the logits is the probabilities minus the one-hot target, over N."
+        text = ("Softmax and cross-entropy together: the gradient of the logits is the probabilities minus the "
+                "one-hot target, over N.")
     elif p.loss == "bce":
         lines = [FW.eq(rf"\Delta^{{[{nl}]}} = \frac{{\partial\mathcal{{L}}}}{{\partial {top}}} = "
                        r"\frac{1}{NK}(\hat{Y} - Y)", back.deltas[-1], d=d)]
-        text = "Sigmoid and binary cross-entropy together: $\\sigma'(z) = \\hat{y}(1 - \\hat{y})$ cancels, leaving $(\\hat{y} - y)/(NK)$."
+        text = ("Sigmoid and binary cross-entropy together: $\\sigma'(z) = \\hat{y}(1 - \\hat{y})$ cancels, "
+                "leaving $(\\hat{y} - y)/(NK)$.")
     else:
         lines = [FW.eq(OUTPUT_GRADS[p.loss], back.out_grad, d=d)]
         if last.activation == "softmax":
             lines.append(FW.eq(rf"\Delta^{{[{nl}]}}_{{n}} = \mathbf{{a}}_n \odot \bigl(\mathbf{{g}}_n - "
                                r"\mathbf{g}_n\cdot\mathbf{a}_n\bigr)", back.deltas[-1], d=d))
-            text = "Through the softmax (its Jacobian), sample by sample, with $\\mathbf{g}_n$ the row of $\\partial\\mathcal{L}/\\partial\\hat{Y}$."
+            text = ("Through the softmax (its Jacobian), sample by sample, with $\\mathbf{g}_n$ the row of "
+                    "$\\partial\\mathcal{L}/\\partial\\hat{Y}$.")
         elif last.activation == "linear":
             lines.append(Latex(rf"\Delta^{{[{nl}]}} = \frac{{\partial\mathcal{{L}}}}{{\partial {top}}} = "
                                r"\frac{\partial\mathcal{L}}{\partial\hat{Y}}"))
@@ -407,10 +411,10 @@ def _answers(s: Solution, layers: list[L.Layer], acts: list, back: Backward, new
     FW.answer_network(s, layers)
     FW.answer(s, "output", acts[-1], r"\hat{Y}")
     FW.answer(s, "loss", back.loss, r"\mathcal{L}")
-    FW.answer(s, "grad_weights", back.grad_w, r"\partial\mathcal{L}/\partial W^{[1]}, \dots")
-    FW.answer(s, "grad_biases", back.grad_b, r"\partial\mathcal{L}/\partial\mathbf{b}^{[1]}, \dots")
-    FW.answer(s, "updated_weights", new_w, r"W^{[1]}_{\text{new}}, \dots")
-    FW.answer(s, "updated_biases", new_b, r"\mathbf{b}^{[1]}_{\text{new}}, \dots")
+    FW.answer(s, "grad_weights", back.grad_w, r"\partial\mathcal{L}/\partial W^{[1]}, \dots", per_layer=True)
+    FW.answer(s, "grad_biases", back.grad_b, r"\partial\mathcal{L}/\partial\mathbf{b}^{[1]}, \dots", per_layer=True)
+    FW.answer(s, "updated_weights", new_w, r"W^{[1]}_{\text{new}}, \dots", per_layer=True)
+    FW.answer(s, "updated_biases", new_b, r"\mathbf{b}^{[1]}_{\text{new}}, \dots", per_layer=True)
 
 
 def _notes(s: Solution, layers: list[L.Layer], zs: list, back: Backward) -> None:
@@ -430,8 +434,9 @@ def _notes(s: Solution, layers: list[L.Layer], zs: list, back: Backward) -> None
                 s.note(f"In layer {layer.index + 1}, {len(zeros)} pre-activation"
                        f"{'s are' if len(zeros) > 1 else ' is'} exactly 0 (sample, unit: "
                        + ", ".join(f"({n}, {j})" for n, j in zeros[:8]) + (" …" if len(zeros) > 8 else "")
-                       + f"); there the derivative of the {'ReLU is 0' if layer.activation == 'relu' else 'leaky ReLU is its slope'}"
-                       ", following PyTorch's convention at the kink.")
+                       + "); there the derivative of the "
+                       + ("ReLU is 0" if layer.activation == "relu" else "leaky ReLU is its slope")
+                       + ", following PyTorch's convention at the kink.")
 
 
 # ---- independent float64 recomputation ---------------------------------------------------------------
@@ -459,7 +464,8 @@ def recompute(p: Problem) -> dict[str, Any]:
             delta = (out - y) / (n * k)
         else:
             diff = out - y
-            loss = float({"mse": np.mean(diff ** 2), "sse": np.sum(diff ** 2), "half_sse": 0.5 * np.sum(diff ** 2)}[p.loss])
+            squares = np.sum(diff ** 2)
+            loss = float({"mse": squares / (n * k), "sse": squares, "half_sse": 0.5 * squares}[p.loss])
             g = {"mse": 2 * diff / (n * k), "sse": 2 * diff, "half_sse": diff}[p.loss]
             delta = _np_through(params[-1], g, z, out)
     grads_w, grads_b = [None] * len(params), [None] * len(params)

@@ -140,7 +140,8 @@ def show_network(s: Solution, p: Problem, layers: list[L.Layer], vector: bool, n
     for layer in layers:
         k = layer.index + 1
         rule = RULES[layer.activation].format(slope=tex(layer.slope) if layer.slope is not None else "")
-        text += f"Layer {k}: {layer.units} unit{'s' if layer.units > 1 else ''}, {rule}" + ("" if layer.bias is not None else ", no bias") + ". "
+        plural = "s" if layer.units > 1 else ""
+        text += f"Layer {k}: {layer.units} unit{plural}, {rule}" + (", no bias" if layer.bias is None else "") + ". "
         if not layer.drawn_weights:
             given = sup("W", k) + " = " + matrix(layer.weights)
             if layer.layout == "in_out":
@@ -247,8 +248,8 @@ def solve(p: Problem) -> Solution:
         prev = a
     answer_network(s, layers)
     pre, post = per_layer(zs, vector), per_layer(acts, vector)
-    answer(s, "pre_activations", pre, r"\mathbf{z}^{[1]}, \mathbf{z}^{[2]}, \dots")
-    answer(s, "activations", post, r"\mathbf{a}^{[1]}, \mathbf{a}^{[2]}, \dots")
+    answer(s, "pre_activations", pre, r"\mathbf{z}^{[1]}, \mathbf{z}^{[2]}, \dots", per_layer=True)
+    answer(s, "activations", post, r"\mathbf{a}^{[1]}, \mathbf{a}^{[2]}, \dots", per_layer=True)
     answer(s, "output", post[-1], r"\hat{\mathbf{y}}")
     if layers[-1].activation == "softmax":
         for n, row in enumerate(acts[-1]):
@@ -258,10 +259,25 @@ def solve(p: Problem) -> Solution:
     return s
 
 
-def answer(s: Solution, name: str, value: Any, symbol: str) -> None:
-    """Record an answer; once any entry is carried as a decimal the answer is marked approximate (≈)."""
+def answer(s: Solution, name: str, value: Any, symbol: str, per_layer: bool = False) -> None:
+    """Record an answer; once any entry is carried as a decimal the answer is marked approximate (≈).
+    The answers box shows a long or carried value by its decimals (its exact form is in the JSON)."""
     value, approximate = L.settle(L.to_sympy(value))
-    s.answer(name, value, approximate=approximate, symbol=symbol)
+    parts = value if per_layer else [value]
+    shown_parts = [shown(v, s.problem.digits) if v is not None else (tex(None), False) for v in parts]
+    display = None
+    if any(short for _, short in shown_parts):
+        display = Latex(r",\ ".join(
+            (r"\ldots \approx " + text) if short else str(box(v, s.problem.digits))
+            for (text, short), v in zip(shown_parts, parts)))
+    s.answer(name, value, approximate=approximate, symbol=symbol, display=display)
+
+
+def box(x: Any, d: int) -> Latex:
+    """One value for the answers box: exact, then ≈ decimals where it is not a plain number."""
+    if x is None:
+        return tex(None)
+    return value(x, d)
 
 
 def _sums_to_one(row: list) -> bool:
