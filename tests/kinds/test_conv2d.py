@@ -356,3 +356,20 @@ def test_figures_of_all_three_image_kinds_compile(cli, spec_file, tmp_path):
     for heading in ("Slide the kernel", "Pool each window", "Apply the mask and scale by 1/p"):
         assert heading in text
     assert "The kernel is a vertical edge detector (Prewitt)" in text
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(3, 8), st.data())
+def test_edge_story_names_the_right_sides_of_any_two_part_image(width, data):
+    b = data.draw(st.integers(1, width - 1))
+    left, right = data.draw(st.tuples(st.integers(-9, 9), st.integers(-9, 9)).filter(lambda t: t[0] != t[1]))
+    known = data.draw(st.sampled_from([k for k in K.CATALOGUE if k.family == "vertical"]))
+    sign = data.draw(st.sampled_from([1, -1, 2]))
+    kernel = [[sign * v for v in row] for row in known.matrix]
+    image = [[left if j < b else right for j in range(width)] for _ in range(4)]
+    note = derive.conv2d(image, kernel).notes[0]
+    part = lambda n: "half" if 2 * b == width else f"part ({n} column{'s' if n != 1 else ''})"
+    bright, dark = ("bright", "dark") if left > right else ("dark", "bright")
+    assert f"boundary between the {bright} left {part(b)} and the {dark} right {part(width - b)}" in note
+    first = "left" if sign > 0 else "right"
+    assert f"positive where the {first} side is brighter" in note
