@@ -15,8 +15,8 @@ ATOL = 1e-12
 
 def to_float(x: Any) -> Any:
     """Exact value → float64 (nested lists kept; None stays None; dict entries converted)."""
-    if x is None:
-        return None
+    if x is None or isinstance(x, str):   # a missing value, or a label such as a layer's name
+        return x
     if isinstance(x, list):
         return [to_float(v) for v in x]
     if isinstance(x, dict):

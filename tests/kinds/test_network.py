@@ -14,7 +14,6 @@ from derive.errors import SpecError
 from derive.kinds import network as N
 from derive.verify import to_float
 
-NAMES_CHECKABLE = N.names_checkable()
 
 
 def solve(input_shape, layers=None, **fields):
@@ -112,14 +111,12 @@ def test_layer_entries_and_counts_are_python_ints():
     a = solve([8, 8, 3], [{"conv": 4, "kernel": 3, "bias": False}, {"batchnorm": True}, {"flatten": True},
                           {"dropout": 0.5}, {"dense": 2}])
     for entry in a["layers"]:
-        assert set(entry) == ({"name"} if NAMES_CHECKABLE else set()) | {"output_shape", "params", "multiplications"}
+        assert set(entry) == {"name", "output_shape", "params", "multiplications"}
         assert all(type(v) is int for v in [entry["params"], entry["multiplications"], *entry["output_shape"]])
     assert [e["params"] for e in a["layers"]] == [108, 8, 0, 0, 290]
     assert type(a["params"]) is int and type(a["multiplications"]) is int
 
 
-@pytest.mark.xfail(not NAMES_CHECKABLE, strict=True,
-                   reason="core verify.to_float must pass strings through before layer names can be answered")
 def test_layer_names_in_answer():
     a = solve([28, 28, 192], [{"conv": 32, "kernel": 3, **SAME}, {"maxpool": 2}, {"flatten": True},
                               {"dense": 10, "name": "classifier"}])
