@@ -74,12 +74,13 @@ def _fits_table(x: Any) -> bool:
 
 def _inline(nodes: list[Val]) -> bool:
     """True when every value is tiny (≤ 2 numbers): the numbers go inside the nodes."""
-    return all(len(_flat(n.value)) <= 2 and len(_flat(n.grad)) <= 2 for n in nodes)
+    return all(len(flat(n.value)) <= 2 and len(flat(n.grad)) <= 2 for n in nodes)
 
 
-def _flat(x: Any) -> list:
+def flat(x: Any) -> list:
+    """The numbers of a nested value (None left out)."""
     if isinstance(x, list):
-        return [v for item in x for v in _flat(item)]
+        return [v for item in x for v in flat(item)]
     return [] if x is None else [x]
 
 

@@ -342,10 +342,9 @@ def activate(name: str, z: list, slope: Any = None) -> list:
         return [normalize(tame(1 / (1 + sympy.exp(-sym(v))))) for v in z]
     if name == "tanh":
         return [normalize(tame(sympy.tanh(sym(v)))) for v in z]
-    if name == "softmax":
-        exps = [sympy.exp(sym(v)) for v in z]
-        total = sympy.Add(*exps)
-        return [normalize(tame(e / total)) for e in exps]
+    if name == "softmax":   # e^{z_j} / Σ_k e^{z_k} written as 1 / Σ_k e^{z_k − z_j}: the same number, short to print
+        zs = [sym(v) for v in z]
+        return [normalize(tame(1 / sympy.Add(*[sympy.exp(zk - zj) for zk in zs]))) for zj in zs]
     raise ValueError(name)
 
 

@@ -419,10 +419,10 @@ def _answers(s: Solution, layers: list[L.Layer], acts: list, back: Backward, new
 
 def _notes(s: Solution, layers: list[L.Layer], zs: list, back: Backward) -> None:
     """Why the gradients vanish (when they do), and where a ReLU sat exactly at its kink."""
-    all_zero = all(L.sign(v) == 0 for v in G._flat(back.deltas[-1]))
+    all_zero = all(L.sign(v) == 0 for v in G.flat(back.deltas[-1]))
     if all_zero:
         why = ("every output already equals its target, so the output gradient is 0 for every sample"
-               if all(L.sign(v) == 0 for v in G._flat(back.out_grad)) else
+               if all(L.sign(v) == 0 for v in G.flat(back.out_grad)) else
                "the gradient at the output is 0 for every sample")
         s.note(f"All gradients are 0: {why}. Every gradient further back is a product with it (the chain rule), "
                "so every upstream gradient vanishes, and the update leaves every weight and bias unchanged. "

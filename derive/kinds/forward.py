@@ -290,7 +290,11 @@ def _sums_to_one(row: list) -> bool:
 def answer_network(s: Solution, layers: list[L.Layer]) -> None:
     """The weights and biases as used (units × inputs; None for no bias)."""
     s.answer("weights", [layer.weights for layer in layers], symbol=r"W^{[1]}, W^{[2]}, \dots")
-    s.answer("biases", [layer.bias for layer in layers], symbol=r"\mathbf{b}^{[1]}, \mathbf{b}^{[2]}, \dots")
+    biases = [layer.bias for layer in layers]
+    display = None
+    if any(b is None for b in biases):
+        display = Latex(r",\ ".join(tex(None) if b is None else matrix(b) for b in biases))
+    s.answer("biases", biases, symbol=r"\mathbf{b}^{[1]}, \mathbf{b}^{[2]}, \dots", display=display)
 
 
 # ---- independent float64 recomputation -----------------------------------------------------------
