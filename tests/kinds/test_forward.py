@@ -178,3 +178,15 @@ def test_bad_forward_spec(name, text, message, cli, spec_file, tmp_path, monkeyp
     result = cli("build", "spec.yaml", "--no-pdf", "-o", "out")
     assert result.code == 2
     assert result.err.strip() == message
+
+
+def test_softmax_batch_is_fast_and_sums_to_one():
+    # once took 60 s: the sum check simplified symbolic softmax rows
+    import time
+    start = time.perf_counter()
+    s = derive.forward([[-1.9, 0.6], [0.1, 0.0], [0.0, 0.0]],
+                       [{"units": 2, "weights": [[1.2, 1.6], [1.7, 0.6]], "layout": "in_out"},
+                        {"activation": "softmax", "weights": [[-0.5, 0.2], [0.4, -1.8], [1.4, -0.7]]}])
+    assert time.perf_counter() - start < 5
+    assert s.answers["output"][2] == [sympy.Rational(1, 3)] * 3
+    assert any("sums to 1" in c for c in s.checks)
