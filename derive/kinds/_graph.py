@@ -131,7 +131,7 @@ def figure(chain: list, side: dict[str, Val], digits: int) -> Latex:
     out = _fit("\n".join(lines))
     if not inline:
         out += "\n\\par\\medskip\n" + _fit(table(values, digits))
-    return Latex(r"\begin{minipage}{\linewidth}\centering" + "\n" + out + "\n" + r"\end{minipage}")
+    return Latex(out)
 
 
 def _place(chain: list, vw: float) -> dict[str, tuple[float, float]]:
