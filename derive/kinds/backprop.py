@@ -439,6 +439,13 @@ def _notes(s: Solution, layers: list[L.Layer], zs: list, back: Backward) -> None
                        + ", following PyTorch's convention at the kink.")
 
 
+def given(p: Problem) -> list[tuple[str, Latex]]:
+    """The data of the problem for the question sheet."""
+    layers = L.resolve(p, len(p.inputs[0]))
+    return ([("inputs", tex(p.inputs)), ("targets", tex(p.targets))] + FW.given_layers(p, layers)
+            + [("loss", Latex(r"\text{%s}" % p.loss.replace("_", r"\_"))), ("learning rate", tex(p.learning_rate))])
+
+
 # ---- independent float64 recomputation ---------------------------------------------------------------
 
 def recompute(p: Problem) -> dict[str, Any]:

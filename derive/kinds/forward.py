@@ -255,7 +255,8 @@ def solve(p: Problem) -> Solution:
         for n, row in enumerate(acts[-1]):
             if not _sums_to_one(row):
                 raise AssertionError(f"{p.id}: softmax row {n} does not sum to 1")
-        s.check("The softmax output" + (" of every sample" if not vector else "") + " sums to 1 (checked to 45 digits).")
+        s.check("The softmax output" + (" of every sample" if not vector else "")
+                + " sums to 1 (checked to 45 digits).")
     return s
 
 
@@ -296,6 +297,34 @@ def answer_network(s: Solution, layers: list[L.Layer]) -> None:
     if any(b is None for b in biases):
         display = Latex(r",\ ".join(tex(None) if b is None else matrix(b) for b in biases))
     s.answer("biases", biases, symbol=r"\mathbf{b}^{[1]}, \mathbf{b}^{[2]}, \dots", display=display)
+
+
+def given_layers(p: Problem, layers: list[L.Layer]) -> list[tuple[str, Latex]]:
+    """The layers as the question sheet states them (drawn values as the rule that draws them)."""
+    out = []
+    for layer in layers:
+        k = layer.index + 1
+        slope = str(tex(layer.slope)) if layer.slope is not None and is_plain(layer.slope) else str(layer.slope)
+        act = layer.activation.replace("_", " ") + (f", slope {slope}" if layer.activation == "leaky_relu" else "")
+        units = f"{layer.units} unit{'s' if layer.units > 1 else ''}"
+        w = Latex(r"\text{random}") if layer.drawn_weights else matrix(layer.weights)
+        b = (Latex(r"\text{random}") if layer.drawn_bias else
+             Latex(r"\text{none}") if layer.bias is None else matrix(layer.bias))
+        out.append((f"layer {k} ({units}, {act}): W", w))
+        out.append((f"layer {k}: b", b))
+    if any(layer.drawn_weights or layer.drawn_bias for layer in layers):
+        init = p.init or L.DEFAULT_INIT
+        how = (f"uniform on [{init['low']}, {init['high']}]" if init["distribution"] == "uniform"
+               else f"normal, mean {init['mean']}, std {init['std']}")
+        places = f"{init['decimals']} decimal{'s' if init['decimals'] != 1 else ''}"
+        out.append(("random values", Latex(rf"\text{{{how}, {places}, seed {p.seed}}}")))
+    return out
+
+
+def given(p: Problem) -> list[tuple[str, Latex]]:
+    """The data of the problem for the question sheet: the input, then each layer (weights units × inputs)."""
+    layers = L.resolve(p, len(_rows(p)[0]))
+    return [("input", tex(p.input))] + given_layers(p, layers)
 
 
 # ---- independent float64 recomputation -----------------------------------------------------------

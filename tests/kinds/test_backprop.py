@@ -309,3 +309,12 @@ def test_exact_kink_that_float64_misses():
                         loss="half_sse", learning_rate=1)
     assert s.answers["grad_weights"] == [[[0, 0, 0]]]
     assert any("(0, 0)" in n and "ReLU is 0" in n for n in s.notes)
+
+
+def test_question_sheet_data_states_the_network():
+    from derive.kinds import backprop
+    sheet = derive.load(Path(__file__).parents[2] / "problems" / "worksheet.yaml")
+    q3 = next(p for p in sheet.problems if p.id == "q3")
+    names = [name for name, _ in backprop.given(q3)]
+    assert names == ["inputs", "targets", "layer 1 (2 units, relu): W", "layer 1: b", "layer 2 (1 unit, linear): W",
+                     "layer 2: b", "loss", "learning rate"]
