@@ -193,13 +193,11 @@ def test_key_shows_chain_rule_and_graph():
 def test_mse_cross_entropy_values():
     s = derive.backprop([[1, 2]], [1], [{"weights": [[1, 0], [0, 1]], "bias": [0, 0]}], loss="cross_entropy",
                         learning_rate=1)
-    z = [sympy.Integer(1), sympy.Integer(2)]
     expected = sympy.log(sympy.exp(1) + sympy.exp(2)) - 2
     assert sympy.simplify(s.answers["loss"] - expected) == 0
     m = derive.backprop([[1], [2]], [1, 1], [{"weights": [[0.5]]}], loss="mse", learning_rate=1)
     assert m.answers["loss"] == sympy.Rational(1, 8)   # ((0.5-1)^2 + 0)/2
     assert m.answers["grad_weights"] == [[[sympy.Rational(-1, 2)]]]   # 2/N Σ (ŷ−y)·x = (−0.5)·1
-    del z
 
 
 def test_leaky_relu_at_zero_takes_the_slope():
