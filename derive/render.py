@@ -124,10 +124,17 @@ def _has_dict(value: Any) -> bool:
 
 
 def given(p: Any) -> list[tuple[str, Latex]]:
-    """The numeric data of a problem, for the question sheet (`logits = [2, 1, 0.1]`)."""
+    """The data of a problem, for the question sheet (`logits = [2, 1, 0.1]`); a kind may say it its own way."""
+    from .kinds import kind_module
+    hook = getattr(kind_module(p.kind), "given", None)
+    if hook is not None:
+        return hook(p)
     out = []
     for name, value in p.values.items():
-        if value is None or isinstance(value, (dict, bool)):
+        if value is None or isinstance(value, dict) or name == "answer":
+            continue
+        if isinstance(value, (str, bool)):
+            out.append((name.replace("_", " "), Latex(r"\text{%s}" % escape(str(value).lower()))))
             continue
         if isinstance(value, (sympy.Basic, int)) or (isinstance(value, list) and value and
                                                      all(_numeric(v) for v in _flatten(value))):
