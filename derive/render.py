@@ -131,15 +131,28 @@ def given(p: Any) -> list[tuple[str, Latex]]:
         return hook(p)
     out = []
     for name, value in p.values.items():
-        if value is None or isinstance(value, dict) or name == "answer":
+        value = list(value) if isinstance(value, tuple) else value
+        if value is None or name == "answer":
             continue
         if isinstance(value, (str, bool)):
             out.append((name.replace("_", " "), Latex(r"\text{%s}" % escape(str(value).lower()))))
+            continue
+        if _has_dict(value) or isinstance(value, dict):
+            out.append((name.replace("_", " "), Latex(r"\text{%s}" % escape(flow(p.raw.get(name, value))))))
             continue
         if isinstance(value, (sympy.Basic, int)) or (isinstance(value, list) and value and
                                                      all(_numeric(v) for v in _flatten(value))):
             out.append((name.replace("_", " "), tex(value)))
     return out
+
+
+def flow(value: Any) -> str:
+    """A spec value written back in YAML flow style, for the question sheet (`{conv: 32, kernel: 3}`)."""
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {flow(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(flow(v) for v in value) + "]"
+    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def _numeric(v: Any) -> bool:

@@ -63,14 +63,21 @@ def load(path: str | Path, limits: Limits = DEFAULT, name: str | None = None) ->
     except OSError as exc:
         raise SpecError(Message(f"cannot read: {exc.strerror}", shown)) from None
     if len(data) > limits.spec_bytes:
-        raise SpecError(Message(f"the file is {len(data) / 2**20:.1f} MiB, over the limit of "
-                                f"{limits.spec_bytes / 2**20:g} MiB (limit 'spec_bytes')", shown))
+        raise SpecError(Message(f"the file is {size_text(len(data))}, over the limit of "
+                                f"{size_text(limits.spec_bytes)} (limit 'spec_bytes')", shown))
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data[:exc.start].count(b"\n") + 1
         raise SpecError(Message("the file is not UTF-8 text", shown, line)) from None
     return parse(text, shown, limits)
+
+
+def size_text(n: int) -> str:
+    """`10.0 MiB`, `1 MiB`, or `300 bytes`: a size as a person reads it (whole MiB shown whole)."""
+    if n >= 2**20:
+        return f"{n // 2**20} MiB" if n % 2**20 == 0 else f"{n / 2**20:.2f} MiB"
+    return f"{n:,} bytes"
 
 
 def parse(text: str, file: str = "<string>", limits: Limits = DEFAULT) -> Worksheet:

@@ -119,7 +119,15 @@ def test_ten_megabyte_spec_is_refused(cli, tmp_path, previous):
     assert path.stat().st_size > 10 * 2**20
     result = build_bad(cli, None, previous, None, raw=path)
     assert result.code == 2
-    assert result.err.strip() == f"{path}: the file is 10.0 MiB, over the limit of 1 MiB (limit 'spec_bytes')"
+    size = path.stat().st_size / 2**20
+    assert result.err.strip() == f"{path}: the file is {size:.2f} MiB, over the limit of 1 MiB (limit 'spec_bytes')"
+
+
+def test_small_spec_byte_limit_is_named_in_bytes(cli, spec_file, tmp_path):
+    spec = spec_file("title: T\nproblems:\n  - {id: q1, kind: text, answer: hi}\n")
+    result = cli("build", spec, "--no-pdf", "-o", tmp_path / "o", "--limit", "spec_bytes=10")
+    assert result.code == 2
+    assert result.err.strip() == f"{spec}: the file is {spec.stat().st_size} bytes, over the limit of 10 bytes (limit 'spec_bytes')"
 
 
 def test_limit_flag_changes_a_limit(cli, tmp_path, spec_file):

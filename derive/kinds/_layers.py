@@ -212,7 +212,7 @@ def _resolve_one(p: Problem, i: int, raw: dict, inputs: int, init: dict, rng: np
 
 # ---- exact arithmetic: Fractions while rational (fast), SymPy once transcendental -----------------
 
-SIZE_LIMIT = 40          # nodes of one expression past which it is carried as a 50-digit decimal
+SIZE_LIMIT = 100         # nodes of one expression past which it is carried as a 50-digit decimal
 PRECISION = 50
 
 
