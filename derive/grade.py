@@ -466,24 +466,9 @@ def read_answers(answers: Any, limits: Limits = DEFAULT) -> Document:
     """The answers file (safe YAML, size-limited) or a Python mapping, as a Document."""
     if isinstance(answers, dict):
         return Document({str(k): v for k, v in answers.items()}, "<answers>")
+    from .spec import read_text
     shown = str(answers)
-    try:
-        data = Path(answers).read_bytes()
-    except FileNotFoundError:
-        raise SpecError(Message("no such file", shown)) from None
-    except OSError as exc:
-        raise SpecError(Message(f"cannot read: {exc.strerror}", shown)) from None
-    if len(data) > limits.spec_bytes:
-        raise SpecError(Message(f"the file is {len(data):,} bytes, over the limit of {limits.spec_bytes:,} bytes "
-                                "(limit 'spec_bytes')", shown))
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise SpecError(Message("the file is not UTF-8 text", shown, data[:exc.start].count(b"\n") + 1)) from None
-    try:
-        return read_yaml(text, shown, max_nodes=2 * limits.numbers + 10_000)
-    except TypeError:  # pragma: no cover (an older read_yaml without max_nodes)
-        return read_yaml(text, shown)
+    return read_yaml(read_text(answers, limits, shown), shown, max_nodes=2 * limits.numbers + 10_000)
 
 
 def check(spec: Any, answers: Any, min_digits: int | None = None, rtol: Any = None,
@@ -665,9 +650,9 @@ def _row(m: Mark, digits: int) -> dict[str, Any]:
     """One table row of the marked copy."""
     from .latex import Latex, approx, decimals, group_int
     if m.expected is None:
-        expected = Latex(r"	ext{none}")
+        expected = Latex(r"\text{none}")
     elif isinstance(m.expected, (list, dict)):
-        expected = decimals(m.expected, digits) if isinstance(m.expected, list) else Latex(r"	ext{…}")
+        expected = decimals(m.expected, digits) if isinstance(m.expected, list) else Latex(r"\text{…}")
     elif m.count and isinstance(as_exact(m.expected), sympy.Integer):
         expected = group_int(int(m.expected))
     else:

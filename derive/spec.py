@@ -56,6 +56,11 @@ class Worksheet:
 def load(path: str | Path, limits: Limits = DEFAULT, name: str | None = None) -> Worksheet:
     """Read and check a spec file; a SpecError lists every bad problem, each with file and line."""
     shown = name or str(path)
+    return parse(read_text(path, limits, shown), shown, limits)
+
+
+def read_text(path: str | Path, limits: Limits, shown: str) -> str:
+    """A spec or answers file as text: it must exist, fit the `spec_bytes` limit and be UTF-8."""
     try:
         data = Path(path).read_bytes()
     except FileNotFoundError:
@@ -66,11 +71,10 @@ def load(path: str | Path, limits: Limits = DEFAULT, name: str | None = None) ->
         raise SpecError(Message(f"the file is {size_text(len(data))}, over the limit of "
                                 f"{size_text(limits.spec_bytes)} (limit 'spec_bytes')", shown))
     try:
-        text = data.decode("utf-8")
+        return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data[:exc.start].count(b"\n") + 1
         raise SpecError(Message("the file is not UTF-8 text", shown, line)) from None
-    return parse(text, shown, limits)
 
 
 def size_text(n: int) -> str:
