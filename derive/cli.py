@@ -19,8 +19,7 @@ def parser() -> argparse.ArgumentParser:
     sub = top.add_subparsers(dest="command", metavar="COMMAND")
     b = sub.add_parser("build", help="build answer keys (.tex, .json, .pdf) from specs",
                        description="Build each SPEC into DIR/<stem>.tex, .json and .pdf. With no SPEC, builds "
-                                   "the bundled worksheet.",
-                       epilog=f"Limits (NAME=VALUE for --limit): {Limits.describe()}.")
+                                   "the bundled worksheet. Exit status: 0 built, 2 a bad spec, 1 anything else.")
     b.add_argument("specs", nargs="*", metavar="SPEC", help="spec files (default: the bundled worksheet)")
     b.add_argument("-o", "--out", default="build", metavar="DIR", help="output folder (default: build/)")
     b.add_argument("--no-pdf", action="store_true", help="write .tex and .json only (no TeX needed)")
@@ -28,9 +27,10 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--limit", action="append", default=[], metavar="NAME=VALUE",
                    help=f"change a size limit ({Limits.describe()})")
     c = sub.add_parser("check", help="grade an answers file against a spec's exact answers",
-                       description="Judge every given number (SPEC §5) and name the slip behind a wrong one.")
-    c.add_argument("spec", metavar="SPEC")
-    c.add_argument("answers", metavar="ANSWERS")
+                       description="Judge every given number and name the slip behind a wrong one. Exit status: 0 all "
+                                   "right, 1 some wrong, 2 a bad spec or answers file.")
+    c.add_argument("spec", metavar="SPEC", help="the spec whose exact answers are the key")
+    c.add_argument("answers", metavar="ANSWERS", help="YAML: problem id → answer name → number(s)")
     c.add_argument("--json", action="store_true", help="print the report as JSON")
     c.add_argument("--min-digits", type=int, default=None, metavar="N",
                    help="significant digits a rounded answer needs (default 2, or the spec's check: block)")

@@ -43,6 +43,7 @@ def environment() -> jinja2.Environment:
     env.filters["prose"] = lambda text: to_latex(text) if text else Latex("")
     env.filters["display"] = display
     env.globals["answer_line"] = answer_line
+    env.tests["prose"] = lambda v: isinstance(v, Prose)
     return env
 
 
@@ -106,8 +107,11 @@ def answer_line(answer: Any, digits: int) -> Latex:
 
 def render_document(worksheet: Any, solutions: list, questions: bool = False) -> str:
     """The whole .tex of a worksheet (solutions, or the question sheet)."""
+    title = worksheet.title
+    if questions:
+        title = re.sub(r"\s*[—–:-]+\s*(solutions?|answer key|answers|key)\s*$", "", title, flags=re.I) + " — Questions"
     return environment().get_template("document.tex.j2").render(
-        sheet=worksheet, items=[_item(s, questions) for s in solutions], questions=questions)
+        sheet=worksheet, title=title, items=[_item(s, questions) for s in solutions], questions=questions)
 
 
 def _item(solution: Any, questions: bool) -> dict[str, Any]:
@@ -137,13 +141,21 @@ def given(p: Any) -> list[tuple[str, Latex]]:
         if isinstance(value, (str, bool)):
             out.append((name.replace("_", " "), Latex(r"\text{%s}" % escape(str(value).lower()))))
             continue
-        if _has_dict(value) or isinstance(value, dict):
-            out.append((name.replace("_", " "), Latex(r"\text{%s}" % escape(flow(p.raw.get(name, value))))))
+        raw = p.raw.get(name, value)
+        if isinstance(raw, dict):
+            out.extend((f"{name.replace('_', ' ')} {key}", Prose(flow(v))) for key, v in raw.items())
+            continue
+        if _has_dict(raw) or (isinstance(raw, list) and not all(_numeric(v) for v in _flatten(value))):
+            out.append((name.replace("_", " "), Prose(flow(raw))))
             continue
         if isinstance(value, (sympy.Basic, int)) or (isinstance(value, list) and value and
                                                      all(_numeric(v) for v in _flatten(value))):
             out.append((name.replace("_", " "), tex(value)))
     return out
+
+
+class Prose(str):
+    """A given value better written as text than as math (a layer list); wraps like a paragraph."""
 
 
 def flow(value: Any) -> str:

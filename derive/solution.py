@@ -69,6 +69,10 @@ class Solution:
         """Names of answers carried as decimals."""
         return {a.name for a in self.answer_list if a.approximate}
 
+    def __repr__(self) -> str:
+        names = ", ".join(a.name for a in self.answer_list) or "no answers"
+        return f"<Solution {self.problem.id} ({self.problem.kind}): {len(self.steps)} steps; {names}>"
+
     def to_latex(self) -> str:
         """This solution typeset as a LaTeX fragment (the same one the PDF uses)."""
         from .render import render_solution

@@ -100,12 +100,14 @@ def parse(text: str, file: str = "<string>", limits: Limits = DEFAULT) -> Worksh
         raise pctx.error("expected a non-empty list of problems")
     problems, messages, seen = [], [], {}
     for i, raw in enumerate(raw_problems):
+        pid = raw.get("id") if isinstance(raw, dict) else None
         try:
-            problem = build_problem(raw, doc, i, budget, header["seed"], header["digits"])
-            if problem.id in seen:
-                raise problem.error("id", f"duplicate id {problem.id!r} (first used on line {seen[problem.id]})")
-            seen[problem.id] = doc.line(("problems", i, "id"))
-            problems.append(problem)
+            if isinstance(pid, str) and pid in seen:
+                ctx = F.Ctx(file, doc.line, ("problems", i), ("id",), pid, budget)
+                raise ctx.error(f"duplicate id {pid!r} (first used on line {seen[pid]})")
+            if isinstance(pid, str):
+                seen[pid] = doc.line(("problems", i, "id"))
+            problems.append(build_problem(raw, doc, i, budget, header["seed"], header["digits"]))
         except SpecError as exc:
             messages.extend(exc.messages[:1])
     if messages:
@@ -116,7 +118,8 @@ def parse(text: str, file: str = "<string>", limits: Limits = DEFAULT) -> Worksh
 
 def build_problem(raw: Any, doc: Document, index: int, budget: F.Budget, seed: int, digits: int) -> Problem:
     """One problem of a spec file, checked."""
-    label = raw.get("id") if isinstance(raw, dict) and isinstance(raw.get("id"), str) else f"problems[{index}]"
+    pid = raw.get("id") if isinstance(raw, dict) else None
+    label = pid if isinstance(pid, str) and ID_PATTERN.fullmatch(pid) else f"problems[{index}]"
     ctx = F.Ctx(doc.file, doc.line, ("problems", index), (), str(label), budget)
     return make_problem(raw, ctx, seed, digits)
 

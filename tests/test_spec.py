@@ -67,7 +67,7 @@ CASES = [
     ("duplicate id", "title: T\nproblems:\n  - {id: a, kind: text, answer: x}\n  - {id: a, kind: text, answer: y}\n",
      "spec.yaml:4: a.id: duplicate id 'a' (first used on line 3)"),
     ("bad id", "title: T\nproblems:\n  - {id: 'a b', kind: text, answer: x}\n",
-     "spec.yaml:3: a b.id: id 'a b' must use only letters, digits, '_' and '-'"),
+     "spec.yaml:3: problems[0].id: id 'a b' must use only letters, digits, '_' and '-'"),
     ("target range", "title: T\nproblems:\n  - id: q1\n    kind: softmax\n    logits: [1, 2]\n    target: 2\n",
      "spec.yaml:6: q1.target: class index 2 is out of range: there are 2 classes, 0 to 1"),
     ("hex", "title: T\nproblems:\n  - id: q1\n    kind: softmax\n    logits: [0x1F, 2]\n",
@@ -82,6 +82,13 @@ def test_bad_spec(name, text, message, cli, spec_file, previous):
     assert result.err.startswith(message)
     assert len(result.err.splitlines()) == 1
     assert not Path("/tmp/derive-pwned").exists()
+
+
+def test_duplicate_id_is_reported_even_when_the_first_is_bad(cli, spec_file, previous):
+    text = "title: T\nproblems:\n  - {id: a, kind: softmax, logits: [1, yes]}\n  - {id: a, kind: softmax, logits: [1, 3]}\n"
+    result = build_bad(cli, spec_file, previous, text)
+    assert result.err.splitlines() == ["spec.yaml:3: a.logits[1]: expected a number, got the boolean 'yes'",
+                                       "spec.yaml:4: a.id: duplicate id 'a' (first used on line 3)"]
 
 
 def test_every_bad_problem_is_reported(cli, spec_file, previous):
