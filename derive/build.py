@@ -56,11 +56,7 @@ def build_spec(spec: str | Path, out: str | Path = "build", *, pdf: bool = True,
     if questions:
         texts[f"{stem}-questions.tex"] = render_document(sheet, solutions, questions=True)
     out = Path(out)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        work = Path(tempfile.mkdtemp(prefix=f".{stem}-", dir=out))
-    except OSError as exc:
-        raise BuildError(f"cannot write to {out}: {exc.strerror}") from None
+    work = staging_folder(out, stem)
     try:
         for name, text in texts.items():
             (work / name).write_text(text, encoding="utf-8")
@@ -78,6 +74,15 @@ def build_spec(spec: str | Path, out: str | Path = "build", *, pdf: bool = True,
         return built
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def staging_folder(out: Path, stem: str) -> Path:
+    """A fresh temporary folder inside `out` (same file system, so finished files move atomically)."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(prefix=f".{stem}-", dir=out))
+    except OSError as exc:
+        raise BuildError(f"cannot write to {out}: {exc.strerror}") from None
 
 
 def _move(src: Path, dest: Path) -> Path:

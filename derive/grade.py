@@ -602,15 +602,11 @@ def marked_pdf(report: Report, out: Any) -> Path:
     """Typeset the marked copy (`--pdf`) as OUT/<answers stem>-marked.pdf (and .tex); nothing half-written."""
     import os
     import shutil
-    import tempfile
+    from .build import staging_folder
     from .pdf import compile_pdf
     out = Path(out)
     stem = Path(report.answers).stem + "-marked"
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        work = Path(tempfile.mkdtemp(prefix=f".{stem}-", dir=out))
-    except OSError as exc:
-        raise BuildError(f"cannot write to {out}: {exc.strerror}") from None
+    work = staging_folder(out, stem)
     try:
         tex = work / f"{stem}.tex"
         tex.write_text(marked_tex(report), encoding="utf-8")
