@@ -43,6 +43,7 @@ def environment() -> jinja2.Environment:
     env.filters["prose"] = lambda text: to_latex(text) if text else Latex("")
     env.filters["display"] = display
     env.globals["answer_line"] = answer_line
+    env.globals["Latex"] = Latex
     env.tests["prose"] = lambda v: isinstance(v, Prose)
     return env
 
