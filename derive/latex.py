@@ -53,6 +53,8 @@ def decimal_text(x: Any, digits: int) -> str:
         return "—"
     if isinstance(x, int) or isinstance(x, sympy.Integer):
         return f"{int(x)}"
+    if isinstance(x, sympy.Rational) and is_plain(x) and len(terminating(x).lstrip("-0.").replace(".", "")) <= digits:
+        return terminating(x)   # exactly 1.18: no padding zeros that would suggest rounding
     value = sympy.N(x, max(digits + 5, 20))
     if value == 0:
         return "0"

@@ -52,7 +52,7 @@ def test_worksheet_q9_figures():
     assert [layer["multiplications"] for layer in a["bottleneck.layers"]] == [2_408_448, 3_612_672]
     assert a["bottleneck.multiplications"] == 6_021_120
     compare = s.steps[-1]
-    assert "6,021,120 multiplications, 7.20× fewer than the direct design" in compare.text
+    assert "6,021,120 multiplications, 7.2× fewer than the direct design" in compare.text
     assert any(r"\frac{43{,}352{,}064}{6{,}021{,}120} = 7.2" in line for line in compare.math)
     assert any(r"\frac{31}{36} \approx 86.11\,\%" in line for line in compare.math)
 
