@@ -43,3 +43,17 @@ def spec_file(tmp_path: Path):
         path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
         return path
     return write
+
+
+@pytest.fixture
+def bad_spec(tmp_path: Path, monkeypatch):
+    """`bad_spec(yaml_text, *flags)` builds spec.yaml from tmp_path, asserts exit 2 and that nothing was
+    written, and returns the stripped stderr (messages name the file as `spec.yaml`)."""
+    def build(text: str, *flags: str) -> str:
+        monkeypatch.chdir(tmp_path)
+        (tmp_path / "spec.yaml").write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+        result = run_cli("build", "spec.yaml", "--no-pdf", "-o", "out", *flags)
+        assert result.code == 2, result.err
+        assert not (tmp_path / "out").exists()
+        return result.err.strip()
+    return build

@@ -128,29 +128,28 @@ class Layer:
 
 def _misfit(got: tuple[int, int], inputs: int, units: int | None, layout: str) -> str | None:
     """Why a weights matrix does not fit (None when it does), naming the layout that would fit."""
-    rows, cols = got
-    shown = F.shape_text(got)
-    if layout == "out_in":
-        fits = cols == inputs and (units is None or rows == units)
-        other = rows == inputs and (units is None or cols == units)
-        want = f"{units}×{inputs}" if units else f"units × {inputs}"
-        if fits:
-            return None
-        head = f"expected {want} (units × inputs), got {shown}"
-        if other:
-            return f"{head}; this fits layout: in_out (inputs × units): add `layout: in_out` to the layer"
-        alt = f"{inputs}×{units}" if units else f"{inputs} × units"
-        return f"{head}; it fits neither layout (layout: in_out would need {alt})"
-    fits = rows == inputs and (units is None or cols == units)
-    other = cols == inputs and (units is None or rows == units)
-    want = f"{inputs}×{units}" if units else f"{inputs} × units"
-    if fits:
+    def fits(shape: tuple[int, int], rows_are_units: bool) -> bool:
+        unit_dim, input_dim = shape if rows_are_units else shape[::-1]
+        return input_dim == inputs and (units is None or unit_dim == units)
+
+    def want(rows_are_units: bool) -> str:
+        u = str(units) if units else "units"
+        pair = (u, str(inputs)) if rows_are_units else (str(inputs), u)
+        return "×".join(pair) if units else " × ".join(pair)
+
+    default = layout == "out_in"
+    if fits(got, default):
         return None
-    head = f"expected {want} (inputs × units, layout: in_out), got {shown}"
-    if other:
+    shown = F.shape_text(got)
+    if default:
+        head = f"expected {want(True)} (units × inputs), got {shown}"
+        if fits(got, False):
+            return f"{head}; this fits layout: in_out (inputs × units): add `layout: in_out` to the layer"
+        return f"{head}; it fits neither layout (layout: in_out would need {want(False)})"
+    head = f"expected {want(False)} (inputs × units, layout: in_out), got {shown}"
+    if fits(got, True):
         return f"{head}; this fits the default layout (units × inputs): remove `layout: in_out`"
-    alt = f"{units}×{inputs}" if units else f"units × {inputs}"
-    return f"{head}; it fits neither layout (the default units × inputs would need {alt})"
+    return f"{head}; it fits neither layout (the default units × inputs would need {want(True)})"
 
 
 def exact_draw(value: float) -> sympy.Rational:

@@ -172,12 +172,8 @@ BAD = [
 
 
 @pytest.mark.parametrize("name, text, message", BAD, ids=[c[0] for c in BAD])
-def test_bad_forward_spec(name, text, message, cli, spec_file, tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    spec_file(text, "spec.yaml")
-    result = cli("build", "spec.yaml", "--no-pdf", "-o", "out")
-    assert result.code == 2
-    assert result.err.strip() == message
+def test_bad_forward_spec(name, text, message, bad_spec):
+    assert bad_spec(text) == message
 
 
 def test_softmax_batch_is_fast_and_sums_to_one():
