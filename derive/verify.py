@@ -72,6 +72,7 @@ def verify(solution: Solution, recomputed: dict[str, Any]) -> float:
             raise CheckFailed(f"{solution.problem.id}.{exc}") from None
     if answers:
         shown = "exactly" if worst == 0 else f"to within {worst:.1e}"
-        solution.check(f"All {len(answers)} answers agree with an independent float64 (NumPy) recomputation "
+        subject = "The answer agrees" if len(answers) == 1 else f"All {len(answers)} answers agree"
+        solution.check(f"{subject} with an independent float64 (NumPy) recomputation "
                        f"{shown} (tolerance: relative {RTOL:g}).")
     return worst
