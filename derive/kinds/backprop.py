@@ -467,7 +467,9 @@ def recompute(p: Problem) -> dict[str, Any]:
     else:
         y = np.array(p.targets, dtype=float).reshape(n, k)
         if p.loss == "bce":
-            loss = float(np.mean(-(y * np.log(out) + (1 - y) * np.log(1 - out))))
+            # from the logits z, as -[y log σ(z) + (1-y) log(1-σ(z))] = max(z,0) - y z + log(1 + e^{-|z|}):
+            # log(1 - σ(z)) in float64 loses every digit once σ(z) rounds to 1
+            loss = float(np.mean(np.maximum(z, 0) - y * z + np.log1p(np.exp(-np.abs(z)))))
             delta = (out - y) / (n * k)
         else:
             diff = out - y

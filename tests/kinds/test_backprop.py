@@ -82,14 +82,17 @@ def torch_backprop(x, targets, torch_layers, loss, lr):
     for w, b, act, slope in torch_layers:
         wt = torch.tensor(w, dtype=torch.float64, requires_grad=True)
         bt = None if b is None else torch.tensor(b, dtype=torch.float64, requires_grad=True)
-        a = torch_act(act, at_kinks(TF.linear(a, wt, bt), a, wt, bt), slope)
+        z = at_kinks(TF.linear(a, wt, bt), a, wt, bt)
+        a = torch_act(act, z, slope)
         params.append((wt, bt))
     if loss == "cross_entropy":
         value = TF.cross_entropy(a, torch.tensor(targets))
     else:
         y = torch.tensor(targets, dtype=torch.float64).reshape(a.shape)
         value = {"mse": lambda: TF.mse_loss(a, y), "sse": lambda: ((a - y) ** 2).sum(),
-                 "half_sse": lambda: 0.5 * ((a - y) ** 2).sum(), "bce": lambda: TF.binary_cross_entropy(a, y)}[loss]()
+                 "half_sse": lambda: 0.5 * ((a - y) ** 2).sum(), "bce": lambda: TF.binary_cross_entropy_with_logits(z, y)}[loss]()
+        # bce of the sigmoid output, through PyTorch's stable logits form (BCELoss on probabilities loses
+        # every digit of log(1 - p) once p rounds to 1)
     value.backward()
     return {"output": a.detach(), "loss": value.item(),
             "grad_weights": [w.grad for w, _ in params],
@@ -311,3 +314,12 @@ def test_question_sheet_data_states_the_network():
     names = [name for name, _ in backprop.given(q3)]
     assert names == ["inputs", "targets", "layer 1 (2 units, relu): W", "layer 1: b", "layer 2 (1 unit, linear): W",
                      "layer 2: b", "loss", "learning rate"]
+
+
+def test_bce_with_a_saturated_sigmoid_is_checked_accurately():
+    """σ(28.3) rounds to 1 in float64: the loss must still agree (the float check works from the logits)."""
+    s = derive.backprop([[1.0]], [0], [{"weights": [[28.3]], "activation": "sigmoid"}], loss="bce",
+                        learning_rate=0.1)
+    z = torch.tensor([[28.3]], dtype=torch.float64)
+    want = TF.binary_cross_entropy_with_logits(z, torch.zeros_like(z)).item()
+    assert math.isclose(to_float(s.answers["loss"]), want, rel_tol=1e-12)
