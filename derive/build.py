@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -11,10 +10,13 @@ from .engine import solve
 from .errors import BuildError, SpecError
 from .jsonout import document_json
 from .limits import DEFAULT, Limits
-from .pdf import TexMissing, compile_pdf
+from .pdf import TexMissing, compile_all
 from .render import render_document
 from .resources import resource
 from .spec import Worksheet, load
+from .staging import check_destinations, publish, staging_folder
+
+__all__ = ["Built", "build_spec", "default_spec", "solve_all", "staging_folder"]
 
 
 @dataclass
@@ -56,6 +58,8 @@ def build_spec(spec: str | Path, out: str | Path = "build", *, pdf: bool = True,
     if questions:
         texts[f"{stem}-questions.tex"] = render_document(sheet, solutions, questions=True)
     out = Path(out)
+    outputs = list(texts) + ([n[:-4] + ".pdf" for n in texts if n.endswith(".tex")] if pdf else [])
+    check_destinations(out, outputs)
     work = staging_folder(out, stem)
     try:
         for name, text in texts.items():
@@ -64,28 +68,14 @@ def build_spec(spec: str | Path, out: str | Path = "build", *, pdf: bool = True,
         missing = None
         if pdf:
             try:
-                for name in [n for n in texts if n.endswith(".tex")]:
-                    made.append(compile_pdf(work / name).name)
+                made.extend(p.name for p in compile_all([work / n for n in texts if n.endswith(".tex")]))
             except TexMissing as exc:
                 missing = exc
-        built = Built(str(shown or spec), [_move(work / name, out / name) for name in made], len(solutions))
+        built = Built(str(shown or spec), publish(work, out, made), len(solutions))
         if missing:
             raise TexMissing(f"{missing} ({', '.join(str(p) for p in built.paths)} written)")
         return built
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-
-
-def staging_folder(out: Path, stem: str) -> Path:
-    """A fresh temporary folder inside `out` (same file system, so finished files move atomically)."""
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        return Path(tempfile.mkdtemp(prefix=f".{stem}-", dir=out))
     except OSError as exc:
         raise BuildError(f"cannot write to {out}: {exc.strerror}") from None
-
-
-def _move(src: Path, dest: Path) -> Path:
-    """Atomically put one finished output in place."""
-    os.replace(src, dest)
-    return dest
+    finally:
+        shutil.rmtree(work, ignore_errors=True)

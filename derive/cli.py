@@ -45,6 +45,8 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     args = parser().parse_args(argv)
+    from .staging import exit_on_signals
+    exit_on_signals()
     if args.command == "build":
         return run_build(args)
     if args.command == "check":

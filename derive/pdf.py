@@ -1,17 +1,29 @@
-"""TeX to PDF with latexmk/pdflatex: shell escape off, file access confined to the build folder."""
+"""TeX to PDF: pdflatex called directly (no shell) on fixed names in a private folder, shell escape off,
+file access confined to that folder, one pass unless the log asks for another; documents run in parallel."""
 from __future__ import annotations
 
 import os
 import re
 import shutil
+import signal
 import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from .errors import BuildError
 
-TIMEOUT = 180  # seconds for one TeX run
-INSTALL_HINT = ("install TeX Live (Debian: apt-get install latexmk texlive-latex-recommended texlive-pictures "
+TIMEOUT = 180  # seconds for all the TeX runs of one call
+MAX_PASSES = 3
+DOC = "doc"    # TeX only ever sees `doc.tex`, `doc.log`, `doc.pdf`: never a name from the user
+INSTALL_HINT = ("install TeX Live (Debian: apt-get install texlive-latex-base texlive-latex-recommended texlive-pictures "
                 "texlive-fonts-recommended lmodern), or build with --no-pdf")
+RERUN = re.compile(r"^(?:(?:LaTeX|Package|Class)\b[^\n]*Warning|\(\w+\))[^\n]*(?:\brerun\b|Label\(s\) may have changed)",
+                   re.M | re.I)
+OMIT_DATES = r"\pdfinfoomitdate=1\relax "   # without SOURCE_DATE_EPOCH from the user: no dates in the PDF
 
 
 class TexMissing(BuildError):
@@ -19,43 +31,155 @@ class TexMissing(BuildError):
 
 
 def tex_env() -> dict[str, str]:
-    """The environment TeX runs in: no shell escape; reads and writes of named files only below the folder."""
+    """The environment TeX runs in: no shell escape; reads and writes of named files only below the folder;
+    a fixed SOURCE_DATE_EPOCH (for the PDF's ID) unless the user set one."""
     env = dict(os.environ)
-    env.update(openin_any="p", openout_any="p", shell_escape="f", shell_escape_commands="")
+    env.update(openin_any="p", openout_any="p", shell_escape="f", shell_escape_commands="", max_print_line="10000")
+    env.setdefault("SOURCE_DATE_EPOCH", "0")
     return env
 
 
 def command(tex_name: str) -> list[str]:
-    """latexmk if present (pdflatex otherwise), always with -no-shell-escape."""
-    pdflatex = "pdflatex -no-shell-escape -interaction=nonstopmode -halt-on-error -file-line-error %O %S"
-    if shutil.which("latexmk"):
-        return ["latexmk", "-pdf", "-quiet", f"-pdflatex={pdflatex}", tex_name]
-    if shutil.which("pdflatex"):
-        return ["pdflatex", "-no-shell-escape", "-interaction=nonstopmode", "-halt-on-error", "-file-line-error",
-                tex_name]
-    raise TexMissing(f"no TeX engine found (latexmk or pdflatex): the PDF was not made; {INSTALL_HINT}")
+    """pdflatex with shell escape off, never stopping for input, as an argument list (no shell)."""
+    pdflatex = shutil.which("pdflatex")
+    if not pdflatex:
+        raise TexMissing(f"no TeX engine found (latexmk or pdflatex): the PDF was not made; {INSTALL_HINT}")
+    return [pdflatex, "-no-shell-escape", "-interaction=nonstopmode", "-halt-on-error", "-file-line-error", tex_name]
+
+
+@dataclass
+class Job:
+    """One document: its source in the staging folder, and the private folder where TeX runs on doc.tex."""
+
+    source: Path
+    folder: Path
+    passes: int = 0
+    code: int | None = None
 
 
 def compile_pdf(tex_path: Path) -> Path:
-    """Run TeX on `tex_path` inside its own folder; return the PDF or raise BuildError with TeX's complaint."""
-    folder = tex_path.parent
-    cmd = command(tex_path.name)
-    try:
-        result = subprocess.run(cmd, cwd=folder, env=tex_env(), stdin=subprocess.DEVNULL, capture_output=True,
-                                text=True, timeout=TIMEOUT)
-    except subprocess.TimeoutExpired:
-        raise BuildError(f"TeX ran longer than {TIMEOUT} s on {tex_path.name}") from None
-    pdf = tex_path.with_suffix(".pdf")
-    if result.returncode != 0 or not pdf.exists():
-        raise BuildError(f"TeX failed on {tex_path.name}: {first_error(folder / tex_path.with_suffix('.log').name)}")
-    return pdf
+    """Typeset `tex_path` into the PDF beside it (same stem); raise BuildError with TeX's complaint."""
+    return compile_all([tex_path])[0]
 
 
-def first_error(log: Path) -> str:
-    """The first `! …` error of a TeX log, with its line."""
+def compile_all(tex_paths: list[Path]) -> list[Path]:
+    """Typeset independent documents in parallel processes; return their PDFs, each beside its source."""
+    argv = command(f"{DOC}.tex")
+    jobs = [prepare(Path(p)) for p in tex_paths]
+    run_passes(jobs, argv)
+    return [finish(job) for job in jobs]
+
+
+def prepare(source: Path) -> Job:
+    """A private folder beside `source` holding the document as doc.tex."""
     try:
-        text = log.read_text(errors="replace")
+        folder = Path(tempfile.mkdtemp(prefix="tex-", dir=source.parent))
+        text = source.read_text(encoding="utf-8")
+        prefix = "" if "SOURCE_DATE_EPOCH" in os.environ else OMIT_DATES
+        (folder / f"{DOC}.tex").write_text(prefix + text, encoding="utf-8")
+    except OSError as exc:
+        raise BuildError(f"cannot prepare {source.name} for TeX: {exc.strerror}") from None
+    return Job(source, folder)
+
+
+def run_passes(jobs: list[Job], argv: list[str]) -> None:
+    """Run every job once, together; again only those whose log asks for a rerun (at most MAX_PASSES)."""
+    deadline = time.monotonic() + TIMEOUT
+    pending = list(jobs)
+    while pending:
+        codes = run_together([(argv, job.folder) for job in pending], deadline)
+        for job, code in zip(pending, codes):
+            job.passes, job.code = job.passes + 1, code
+        pending = [job for job in pending if job.code == 0 and job.passes < MAX_PASSES and wants_rerun(job)]
+
+
+def wants_rerun(job: Job) -> bool:
+    """The log asks for another pass (labels, longtable widths, rerunfilecheck), or TikZ remembered a picture."""
+    folder = job.folder
+    try:
+        log = (folder / f"{DOC}.log").read_text(errors="replace")
+        aux = (folder / f"{DOC}.aux").read_text(errors="replace") if (folder / f"{DOC}.aux").exists() else ""
     except OSError:
-        return "no log was written"
+        return False
+    return bool(RERUN.search(log)) or (job.passes == 1 and r"\pgfsyspdfmark" in aux)
+
+
+def finish(job: Job) -> Path:
+    """Move doc.pdf next to its source under the source's stem, or raise BuildError with TeX's first error."""
+    pdf = job.folder / f"{DOC}.pdf"
+    if job.code != 0 or not pdf.exists():
+        raise BuildError(f"TeX failed on {job.source.name}: {first_error(job.folder)}")
+    target = job.source.with_suffix(".pdf")
+    os.replace(pdf, target)
+    return target
+
+
+def run_together(runs: list[tuple[list[str], Path]], deadline: float) -> list[int]:
+    """Start every run in its own process group, wait for all; on timeout or interruption kill every group."""
+    procs: list[subprocess.Popen] = []
+    try:
+        for argv, folder in runs:
+            procs.append(start(argv, folder))
+        for proc in procs:
+            proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+    except subprocess.TimeoutExpired:
+        raise BuildError(f"TeX ran longer than {TIMEOUT} s") from None
+    finally:
+        for proc in procs:
+            end(proc)
+    return [proc.returncode for proc in procs]
+
+
+def start(argv: list[str], folder: Path) -> subprocess.Popen:
+    """One TeX process in `folder`, its output in tex.out, in a new session (a process group of its own)."""
+    try:
+        with open(folder / "tex.out", "wb") as out:
+            return subprocess.Popen(argv, cwd=folder, env=tex_env(), stdin=subprocess.DEVNULL, stdout=out,
+                                    stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=_die_with_parent())
+    except OSError as exc:
+        raise BuildError(f"cannot run {argv[0]}: {exc.strerror}") from None
+
+
+def end(proc: subprocess.Popen) -> None:
+    """Kill the process group of a run still going (TeX and anything it started), and reap it."""
+    if proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:    # it ended between poll() and killpg()
+        pass
+    proc.wait()
+
+
+def _die_with_parent() -> Callable[[], None] | None:
+    """On Linux, a child setup that has the kernel kill TeX should derive itself be killed (PR_SET_PDEATHSIG)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    global _PRCTL
+    if _PRCTL is None:
+        import ctypes
+        _PRCTL = ctypes.CDLL(None, use_errno=True).prctl
+    prctl = _PRCTL
+    return lambda: prctl(1, signal.SIGKILL)    # 1 = PR_SET_PDEATHSIG
+
+
+_PRCTL = None
+
+
+def first_error(folder: Path) -> str:
+    """The first `! …` error of doc.log, with its line; else the end of TeX's terminal output."""
+    try:
+        text = (folder / f"{DOC}.log").read_text(errors="replace")
+    except OSError:
+        return f"no log was written ({tail(folder / 'tex.out')})"
     m = re.search(r"^(?:\S+:(\d+): |! )(.*)$", text, re.M)
     return f"{m.group(2)} (line {m.group(1)} of the .tex)" if m and m.group(1) else (m.group(2) if m else "see the log")
+
+
+def tail(path: Path) -> str:
+    """The last non-empty line TeX printed, or what stopped it from starting."""
+    try:
+        lines = [ln for ln in path.read_text(errors="replace").splitlines() if ln.strip()]
+    except OSError:
+        return "no output either"
+    return lines[-1] if lines else "no output either"
