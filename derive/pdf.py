@@ -14,15 +14,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from . import texformat
 from .errors import BuildError
 
 TIMEOUT = 180  # seconds for all the TeX runs of one call
 MAX_PASSES = 3
 DOC = "doc"    # TeX only ever sees `doc.tex`, `doc.log`, `doc.pdf`: never a name from the user
-INSTALL_HINT = ("install TeX Live (Debian: apt-get install texlive-latex-base texlive-latex-recommended texlive-pictures "
-                "texlive-fonts-recommended lmodern), or build with --no-pdf")
-RERUN = re.compile(r"^(?:(?:LaTeX|Package|Class)\b[^\n]*Warning|\(\w+\))[^\n]*(?:\brerun\b|Label\(s\) may have changed)",
-                   re.M | re.I)
+INSTALL_HINT = ("install TeX Live (Debian: apt-get install texlive-latex-base texlive-latex-recommended "
+                "texlive-pictures texlive-fonts-recommended lmodern), or build with --no-pdf")
+RERUN = re.compile(r"^(?:(?:LaTeX|Package|Class)\b[^\n]*Warning|\(\w+\))[^\n]*"
+                   r"(?:\brerun\b|Label\(s\) may have changed)", re.M | re.I)
 OMIT_DATES = r"\pdfinfoomitdate=1\relax "   # without SOURCE_DATE_EPOCH from the user: no dates in the PDF
 
 
@@ -53,8 +54,23 @@ class Job:
 
     source: Path
     folder: Path
+    text: str
+    fmt: Path | None = None     # the cached format holding the fixed preamble; doc.tex then holds the rest
     passes: int = 0
     code: int | None = None
+
+    def argv(self, plain: list[str]) -> list[str]:
+        """The command for this job: the plain one, with -fmt when a format is used."""
+        return plain if self.fmt is None else [plain[0], f"-fmt={self.fmt}", *plain[1:]]
+
+    def offset(self) -> int:
+        """Lines of the source that doc.tex does not hold (they are in the format)."""
+        return self.text.count("\n") - self.rest().count("\n")
+
+    def rest(self) -> str:
+        """What doc.tex holds: all of the source, or what follows the fixed preamble when a format is used."""
+        parts = texformat.split(self.text) if self.fmt is not None else None
+        return parts[1] if parts else self.text
 
 
 def compile_pdf(tex_path: Path) -> Path:
@@ -66,20 +82,52 @@ def compile_all(tex_paths: list[Path]) -> list[Path]:
     """Typeset independent documents in parallel processes; return their PDFs, each beside its source."""
     argv = command(f"{DOC}.tex")
     jobs = [prepare(Path(p)) for p in tex_paths]
+    use_formats(jobs, argv[0])
     run_passes(jobs, argv)
+    retry = [job for job in jobs if job.fmt is not None and job.code != 0]
+    for job in retry:                   # a format is only a shortcut: what failed with it is run without
+        fmt, job.fmt, job.passes = job.fmt, None, 0
+        write_doc(job)
+        run_passes([job], argv)
+        if job.code == 0:
+            texformat.mark_bad(fmt)
     return [finish(job) for job in jobs]
 
 
 def prepare(source: Path) -> Job:
-    """A private folder beside `source` holding the document as doc.tex."""
+    """A private folder beside `source`, where TeX will find the document as doc.tex."""
     try:
         folder = Path(tempfile.mkdtemp(prefix="tex-", dir=source.parent))
         text = source.read_text(encoding="utf-8")
-        prefix = "" if "SOURCE_DATE_EPOCH" in os.environ else OMIT_DATES
-        (folder / f"{DOC}.tex").write_text(prefix + text, encoding="utf-8")
     except OSError as exc:
         raise BuildError(f"cannot prepare {source.name} for TeX: {exc.strerror}") from None
-    return Job(source, folder)
+    return Job(source, folder, text)
+
+
+def use_formats(jobs: list[Job], engine: str) -> None:
+    """Give each job the cached format of its fixed preamble (dumped once per preamble), then write doc.tex."""
+    formats: dict[str, Path | None] = {}
+    for job in jobs:
+        parts = texformat.split(job.text)
+        if parts is not None:
+            if parts[0] not in formats:
+                formats[parts[0]] = texformat.format_for(parts[0], engine, run_one)
+            job.fmt = formats[parts[0]]
+        write_doc(job)
+
+
+def write_doc(job: Job) -> None:
+    """doc.tex: the document (or its part after the preamble), dates left out unless SOURCE_DATE_EPOCH is set."""
+    prefix = "" if "SOURCE_DATE_EPOCH" in os.environ else OMIT_DATES
+    try:
+        (job.folder / f"{DOC}.tex").write_text(prefix + job.rest(), encoding="utf-8")
+    except OSError as exc:
+        raise BuildError(f"cannot prepare {job.source.name} for TeX: {exc.strerror}") from None
+
+
+def run_one(argv: list[str], folder: Path) -> int:
+    """One TeX run with the same process handling as documents (used to dump a format)."""
+    return run_together([(argv, folder)], time.monotonic() + TIMEOUT)[0]
 
 
 def run_passes(jobs: list[Job], argv: list[str]) -> None:
@@ -87,7 +135,7 @@ def run_passes(jobs: list[Job], argv: list[str]) -> None:
     deadline = time.monotonic() + TIMEOUT
     pending = list(jobs)
     while pending:
-        codes = run_together([(argv, job.folder) for job in pending], deadline)
+        codes = run_together([(job.argv(argv), job.folder) for job in pending], deadline)
         for job, code in zip(pending, codes):
             job.passes, job.code = job.passes + 1, code
         pending = [job for job in pending if job.code == 0 and job.passes < MAX_PASSES and wants_rerun(job)]
@@ -108,7 +156,7 @@ def finish(job: Job) -> Path:
     """Move doc.pdf next to its source under the source's stem, or raise BuildError with TeX's first error."""
     pdf = job.folder / f"{DOC}.pdf"
     if job.code != 0 or not pdf.exists():
-        raise BuildError(f"TeX failed on {job.source.name}: {first_error(job.folder)}")
+        raise BuildError(f"TeX failed on {job.source.name}: {first_error(job.folder, job.offset())}")
     target = job.source.with_suffix(".pdf")
     os.replace(pdf, target)
     return target
@@ -166,14 +214,16 @@ def _die_with_parent() -> Callable[[], None] | None:
 _PRCTL = None
 
 
-def first_error(folder: Path) -> str:
-    """The first `! …` error of doc.log, with its line; else the end of TeX's terminal output."""
+def first_error(folder: Path, offset: int = 0) -> str:
+    """The first `! …` error of doc.log, with its line in the source; else the end of TeX's terminal output."""
     try:
         text = (folder / f"{DOC}.log").read_text(errors="replace")
     except OSError:
         return f"no log was written ({tail(folder / 'tex.out')})"
     m = re.search(r"^(?:\S+:(\d+): |! )(.*)$", text, re.M)
-    return f"{m.group(2)} (line {m.group(1)} of the .tex)" if m and m.group(1) else (m.group(2) if m else "see the log")
+    if m and m.group(1):
+        return f"{m.group(2)} (line {int(m.group(1)) + offset} of the .tex)"
+    return m.group(2) if m else "see the log"
 
 
 def tail(path: Path) -> str:

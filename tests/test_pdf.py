@@ -1,4 +1,5 @@
 """The TeX runner: hostile file names, destinations, killed builds, stale staging folders, reproducible PDFs."""
+import json
 import os
 import signal
 import socket
@@ -278,3 +279,80 @@ def test_math_whitelist_defined_in_both_preambles(tmp_path):
         sources.append(source)
     for pdf in pdfmod.compile_all(sources):
         assert "arg max" in pdf_text(pdf)
+
+
+# ---- speed: one pass unless asked, a cached format of the preamble, documents in parallel ---------------------
+
+def record_starts(monkeypatch) -> list[list[str]]:
+    """Every TeX command started from now on."""
+    seen: list[list[str]] = []
+    real = pdfmod.start
+    monkeypatch.setattr(pdfmod, "start", lambda argv, folder: seen.append(argv) or real(argv, folder))
+    return seen
+
+
+@needs_tex
+def test_one_pass_unless_the_log_asks(tmp_path, monkeypatch):
+    starts = record_starts(monkeypatch)
+    body = {"plain": r"Hello.", "labels": r"\section{A}\label{a} See section \ref{a}."}
+    for name, text in body.items():
+        (tmp_path / f"{name}.tex").write_text(rf"\documentclass{{article}}\begin{{document}}{text}\end{{document}}")
+    plain, labels = pdfmod.compile_all([tmp_path / "plain.tex", tmp_path / "labels.tex"])
+    assert len(starts) == 3                      # both once, together; the one with a label once more
+    assert "See section 1" in pdf_text(labels) and "Hello." in pdf_text(plain)
+
+
+@needs_tex
+def test_format_is_cached_safe_and_changes_nothing(cli, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    (tmp_path / "spec.yaml").write_text(SPEC, encoding="utf-8")
+    batches = []
+    real = pdfmod.run_together
+    monkeypatch.setattr(pdfmod, "run_together", lambda runs, deadline: batches.append(len(runs)) or real(runs, deadline))
+    starts = record_starts(monkeypatch)
+    assert cli("build", tmp_path / "spec.yaml", "--questions", "-o", tmp_path / "fmt").code == 0
+    cache = tmp_path / "cache" / "derive"
+    assert sorted(p.suffix for p in cache.iterdir()) == [".fmt", ".inputs"]    # one preamble, one format
+    assert batches == [1, 2]                     # the dump, then key and question sheet together
+    dump, *runs = starts
+    assert "-ini" in dump and "&pdflatex" in dump
+    for argv in starts:
+        assert "-no-shell-escape" in argv and not any(a.startswith("-shell") for a in argv)
+    assert all(a.startswith("-fmt=") for a in (argv[1] for argv in runs))
+    monkeypatch.setattr(pdfmod.texformat, "cache_dir", lambda: None)
+    assert cli("build", tmp_path / "spec.yaml", "--questions", "-o", tmp_path / "plain").code == 0
+    assert not any(a.startswith("-fmt=") for argv in starts[3:] for a in argv)
+    for name in ("spec.pdf", "spec-questions.pdf"):
+        assert pdf_text(tmp_path / "fmt" / name) == pdf_text(tmp_path / "plain" / name)
+
+
+@needs_tex
+def test_format_rebuilt_when_tex_changes_and_dropped_when_broken(cli, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    (tmp_path / "spec.yaml").write_text(SPEC, encoding="utf-8")
+    build = lambda: cli("build", tmp_path / "spec.yaml", "-o", tmp_path / "out")  # noqa: E731
+    assert build().code == 0
+    fmt, = (tmp_path / "cache" / "derive").glob("*.fmt")
+    listing = fmt.with_suffix(".inputs")
+    inputs = json.loads(listing.read_text())
+    package = next(p for p in inputs if p.endswith(".sty"))
+    inputs[package][1] -= 1                      # as if TeX Live had updated that package since the dump
+    listing.write_text(json.dumps(inputs))
+    starts = record_starts(monkeypatch)
+    assert build().code == 0
+    assert "-ini" in starts[0]                   # dumped again
+    assert json.loads(listing.read_text())[package] == inputs[package][:1] + [inputs[package][1] + 1]
+    fmt.write_bytes(b"not a format")             # a broken format: the document is run without it, and it is dropped
+    starts.clear()
+    assert build().code == 0
+    assert [a.startswith("-fmt=") for a in (argv[1] for argv in starts)] == [True, False]
+    assert fmt.with_suffix(".bad").exists()
+    starts.clear()
+    assert build().code == 0
+    assert len(starts) == 1 and not starts[0][1].startswith("-fmt=")
+    assert "arg max" in pdf_text(tmp_path / "out" / "spec.pdf")
+
+
+def test_format_key_follows_the_preamble():
+    engine = sys.executable
+    assert pdfmod.texformat.key("a", engine) == pdfmod.texformat.key("a", engine) != pdfmod.texformat.key("b", engine)
