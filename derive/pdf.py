@@ -11,6 +11,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Callable
 
@@ -36,7 +37,8 @@ def tex_env() -> dict[str, str]:
     a fixed SOURCE_DATE_EPOCH (for the PDF's ID) unless the user set one."""
     env = dict(os.environ)
     env.update(openin_any="p", openout_any="p", shell_escape="f", shell_escape_commands="", max_print_line="10000")
-    env.setdefault("SOURCE_DATE_EPOCH", "0")
+    if not env.get("SOURCE_DATE_EPOCH"):
+        env["SOURCE_DATE_EPOCH"] = "0"
     return env
 
 
@@ -87,6 +89,8 @@ def compile_all(tex_paths: list[Path]) -> list[Path]:
     retry = [job for job in jobs if job.fmt is not None and job.code != 0]
     for job in retry:                   # a format is only a shortcut: what failed with it is run without
         fmt, job.fmt, job.passes = job.fmt, None, 0
+        for leftover in job.folder.iterdir():    # the failed run's .aux must not feed the plain one
+            leftover.unlink()
         write_doc(job)
         run_passes([job], argv)
         if job.code == 0:
@@ -118,7 +122,7 @@ def use_formats(jobs: list[Job], engine: str) -> None:
 
 def write_doc(job: Job) -> None:
     """doc.tex: the document (or its part after the preamble), dates left out unless SOURCE_DATE_EPOCH is set."""
-    prefix = "" if "SOURCE_DATE_EPOCH" in os.environ else OMIT_DATES
+    prefix = "" if os.environ.get("SOURCE_DATE_EPOCH") else OMIT_DATES
     try:
         (job.folder / f"{DOC}.tex").write_text(prefix + job.rest(), encoding="utf-8")
     except OSError as exc:
@@ -201,17 +205,25 @@ def end(proc: subprocess.Popen) -> None:
 
 def _die_with_parent() -> Callable[[], None] | None:
     """On Linux, a child setup that has the kernel kill TeX should derive itself be killed (PR_SET_PDEATHSIG)."""
+    prctl = _prctl()
+    if prctl is None:
+        return None
+    parent = os.getpid()
+
+    def setup() -> None:
+        prctl(1, int(signal.SIGKILL))          # 1 = PR_SET_PDEATHSIG
+        if os.getppid() != parent:             # derive died before that took effect
+            os.kill(os.getpid(), signal.SIGKILL)
+    return setup
+
+
+@lru_cache(maxsize=1)
+def _prctl() -> Callable[..., int] | None:
+    """libc's prctl on Linux, else None."""
     if not sys.platform.startswith("linux"):
         return None
-    global _PRCTL
-    if _PRCTL is None:
-        import ctypes
-        _PRCTL = ctypes.CDLL(None, use_errno=True).prctl
-    prctl = _PRCTL
-    return lambda: prctl(1, signal.SIGKILL)    # 1 = PR_SET_PDEATHSIG
-
-
-_PRCTL = None
+    import ctypes
+    return ctypes.CDLL(None, use_errno=True).prctl
 
 
 def first_error(folder: Path, offset: int = 0) -> str:

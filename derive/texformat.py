@@ -56,12 +56,18 @@ def format_for(head: str, engine: str, run: Runner) -> Path | None:
         fmt = folder / f"{name}.fmt"
         if given_up(folder / f"{name}.bad"):
             return None
-        if fmt.exists() and inputs_unchanged(folder / f"{name}.inputs"):
+        if fmt.exists() and inputs_unchanged(folder / f"{name}.inputs") and private(folder):
             return fmt
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        return dump(head, engine, run, folder, name)
+        return dump(head, engine, run, folder, name) if private(folder) else None
     except OSError:               # no cache folder to be had (read-only home, full disk): the plain run it is
         return None
+
+
+def private(folder: Path) -> bool:
+    """The cache folder is the user's own and nobody else may write to it (else a format is not trusted)."""
+    info = folder.stat()
+    return info.st_uid == os.getuid() and not info.st_mode & 0o022
 
 
 def given_up(bad: Path) -> bool:

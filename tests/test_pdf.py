@@ -204,6 +204,31 @@ def test_sigkill_during_tex_ends_tex_and_next_build_sweeps(tmp_path):
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["worksheet.json", "worksheet.tex"]
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_tex_dies_with_a_killed_derive(tmp_path):
+    script = ("import sys, time; from pathlib import Path; from derive import pdf; "
+              "pdf.run_together([(['sleep', '60'], Path(sys.argv[1]))], time.monotonic() + 60)")
+    proc = subprocess.Popen([sys.executable, "-c", script, str(tmp_path)])
+    deadline = time.monotonic() + 30
+    while not (tmp_path / "tex.out").exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.2)
+    sleeper = next(int(e.name) for e in Path("/proc").iterdir() if e.name.isdigit() and _parent(e) == proc.pid)
+    proc.kill()
+    proc.wait()
+    while group_alive(sleeper) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not group_alive(sleeper)
+
+
+def _parent(entry: Path) -> int | None:
+    """The parent pid of /proc/PID, None when it has gone."""
+    try:
+        return int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 def test_stale_staging_folder_is_swept(cli, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     Path("spec.yaml").write_text(SPEC, encoding="utf-8")
@@ -308,7 +333,8 @@ def test_format_is_cached_safe_and_changes_nothing(cli, tmp_path, monkeypatch):
     (tmp_path / "spec.yaml").write_text(SPEC, encoding="utf-8")
     batches = []
     real = pdfmod.run_together
-    monkeypatch.setattr(pdfmod, "run_together", lambda runs, deadline: batches.append(len(runs)) or real(runs, deadline))
+    monkeypatch.setattr(pdfmod, "run_together",
+                        lambda runs, deadline: batches.append(len(runs)) or real(runs, deadline))
     starts = record_starts(monkeypatch)
     assert cli("build", tmp_path / "spec.yaml", "--questions", "-o", tmp_path / "fmt").code == 0
     cache = tmp_path / "cache" / "derive"
