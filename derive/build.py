@@ -35,12 +35,13 @@ def default_spec() -> tuple[Path, str]:
     return path, relative if not relative.startswith("..") else str(path)
 
 
-def solve_all(sheet: Worksheet, limits: Limits) -> list:
-    """Solve every problem; a SpecError lists every bad problem (CheckFailed stops at once)."""
+def solve_all(sheet: Worksheet, limits: Limits, questions: bool = False) -> list:
+    """Solve, check and render every problem, each under the time limit; a SpecError lists every bad problem."""
     solutions, messages = [], []
+    outputs = ("json", "tex", "questions") if questions else ("json", "tex")
     for problem in sheet.problems:
         try:
-            solutions.append(solve(problem, limits=limits))
+            solutions.append(solve(problem, limits=limits, outputs=outputs))
         except SpecError as exc:
             messages.extend(exc.messages[:1])
     if messages:
@@ -52,7 +53,7 @@ def build_spec(spec: str | Path, out: str | Path = "build", *, pdf: bool = True,
                limits: Limits = DEFAULT, shown: str | None = None) -> Built:
     """Build one spec into `out`; nothing in `out` changes unless the whole build succeeds."""
     sheet = load(spec, limits, name=shown or str(spec))
-    solutions = solve_all(sheet, limits)
+    solutions = solve_all(sheet, limits, questions)
     stem = Path(spec).stem
     texts = {f"{stem}.tex": render_document(sheet, solutions), f"{stem}.json": document_json(sheet, solutions)}
     if questions:

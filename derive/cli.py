@@ -67,6 +67,10 @@ def run_build(args: argparse.Namespace) -> int:
     specs = [(Path(s), s) for s in args.specs] or [default_spec()]
     status = EXIT_OK
     for path, shown in specs:
+        if not shown:
+            print("'': no such file (the file name is empty)", file=sys.stderr)
+            status = EXIT_BAD_INPUT
+            continue
         try:
             built = build_spec(path, args.out, pdf=not args.no_pdf, questions=args.questions, limits=limits,
                                shown=shown)

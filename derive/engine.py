@@ -49,8 +49,12 @@ def as_problem(problem: Problem | dict[str, Any], seed: int = 0, digits: int = 4
     return make_problem(raw, python_ctx(str(raw["id"]), limits), seed, digits)
 
 
-def solve(problem: Problem | dict[str, Any], seed: int = 0, digits: int = 4, limits: Limits = DEFAULT) -> Solution:
-    """Derive a problem exactly and check every answer against an independent float64 recomputation."""
+def solve(problem: Problem | dict[str, Any], seed: int = 0, digits: int = 4, limits: Limits = DEFAULT,
+          outputs: tuple[str, ...] = ()) -> Solution:
+    """Derive a problem exactly and check every answer against an independent float64 recomputation.
+
+    `outputs` ("json", "tex", "questions") are made under the same time limit and kept on the solution.
+    """
     p = as_problem(problem, seed, digits, limits)
     module = kind_module(p.kind)
     with time_limit(limits.seconds, p):
@@ -58,4 +62,17 @@ def solve(problem: Problem | dict[str, Any], seed: int = 0, digits: int = 4, lim
         with np.errstate(all="ignore"):   # an overflow shows up as a failed comparison, not a warning
             recomputed = module.recompute(p)
         verify(solution, recomputed)
+        make_outputs(solution, outputs)
     return solution
+
+
+def make_outputs(solution: Solution, outputs: tuple[str, ...]) -> None:
+    """Render the JSON entry and LaTeX fragments now (they are cached on the solution)."""
+    from .jsonout import problem_json
+    from .render import problem_fragment
+    if "json" in outputs:
+        problem_json(solution)
+    if "tex" in outputs:
+        problem_fragment(solution, False)
+    if "questions" in outputs:
+        problem_fragment(solution, True)

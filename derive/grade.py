@@ -14,6 +14,7 @@ from .errors import BuildError, CheckFailed, Message, SpecError
 from .fields import suggest
 from .limits import DEFAULT, Limits
 from .numbers import DECIMAL, NotANumber, describe, to_number
+from .values import as_sympy, evaluate
 from .yamlsafe import Document, Plain, read_yaml
 
 ROUNDED_COUNT = "a count or shape rounded: counts and shapes are right only when exact"
@@ -77,7 +78,7 @@ def as_exact(x: Any) -> Any:
     """An exact answer leaf as a SymPy number (Python ints become Integers)."""
     if isinstance(x, int) and not isinstance(x, bool):
         return sympy.Integer(x)
-    return sympy.sympify(x) if isinstance(x, (float, Fraction)) else x
+    return as_sympy(x) if isinstance(x, (float, Fraction)) else x
 
 
 def gap(value: sympy.Rational, exact: Any) -> tuple[Any, Any]:
@@ -85,8 +86,8 @@ def gap(value: sympy.Rational, exact: Any) -> tuple[Any, Any]:
     exact = as_exact(exact)
     if isinstance(exact, sympy.Rational):
         return abs(value - exact), abs(exact)
-    size = abs(sympy.N(exact, PRECISION))
-    diff = abs(sympy.N(value - exact, PRECISION))
+    size = abs(evaluate(exact, PRECISION))
+    diff = abs(evaluate(value - exact, PRECISION))
     if diff <= sympy.Float(10, PRECISION) ** (10 - PRECISION) * max(size, 1):
         return sympy.Integer(0), size
     return diff, size
@@ -553,8 +554,8 @@ def _differs(exact: Any) -> Callable[[Any], bool]:
         a, b = as_exact(value), as_exact(exact)
         if isinstance(a, sympy.Rational) and isinstance(b, sympy.Rational):
             return a != b
-        diff = sympy.N(a - b, 30)
-        return bool(abs(diff) > sympy.Float("1e-25") * max(abs(sympy.N(as_exact(exact), 30)), 1))
+        diff = evaluate(a - b, 30)
+        return bool(abs(diff) > sympy.Float("1e-25") * max(abs(evaluate(as_exact(exact), 30)), 1))
     return differs
 
 
@@ -584,7 +585,7 @@ def run(args: Any) -> int:
         print(f"{args.spec}: numeric check failed: {exc}", file=sys.stderr)
         return 1
     if args.json:
-        print(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
+        print(json.dumps(report.to_json(), indent=2, ensure_ascii=False, allow_nan=False))
     else:
         print(report.to_text(), end="")
     status = 0 if report.wrong == 0 else 1
@@ -645,10 +646,16 @@ def _rows(p: ProblemReport) -> list[dict[str, Any]]:
 def _row(m: Mark, digits: int) -> dict[str, Any]:
     """One table row of the marked copy."""
     from .latex import Latex, approx, decimals, group_int
+    from .prose import escape
+    from .values import has_mapping
     if m.expected is None:
         expected = Latex(r"\text{none}")
-    elif isinstance(m.expected, (list, dict)):
-        expected = decimals(m.expected, digits) if isinstance(m.expected, list) else Latex(r"\text{…}")
+    elif has_mapping(m.expected):   # a network's layer list: its numbers as text, never evaluated
+        entries = m.expected if isinstance(m.expected, list) else [m.expected]
+        lines = [escape(json.dumps(json_value(e, m.count), ensure_ascii=False)) for e in entries]
+        expected = Latex(r"\text{\parbox[t]{0.55\linewidth}{\raggedright\small " + r"\\ ".join(lines) + "}}")
+    elif isinstance(m.expected, list):
+        expected = decimals(m.expected, digits)
     elif m.count and isinstance(as_exact(m.expected), sympy.Integer):
         expected = group_int(int(m.expected))
     else:

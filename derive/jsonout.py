@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 import sympy
 
-from .verify import to_float
+from .values import exact_text, to_float
 
 
 def value_json(x: Any) -> Any:
@@ -17,7 +18,8 @@ def value_json(x: Any) -> Any:
         return [value_json(v) for v in x]
     if isinstance(x, str):
         return x
-    return to_float(x)
+    f = to_float(x)
+    return f if not isinstance(f, float) or math.isfinite(f) else None   # beyond float64: null, `exact` keeps it
 
 
 def exact_json(x: Any) -> Any:
@@ -29,11 +31,17 @@ def exact_json(x: Any) -> Any:
                 for k, v in x.items()}
     if isinstance(x, list):
         return [exact_json(v) for v in x]
-    return str(x)
+    return exact_text(x)
 
 
 def problem_json(solution: Any) -> dict[str, Any]:
-    """One problem's entry: id, kind, answers {name: {value, exact[, approximate]}}."""
+    """One problem's entry: id, kind, answers {name: {value, exact[, approximate]}} (made once)."""
+    if "json" not in solution.cache:
+        solution.cache["json"] = _problem_json(solution)
+    return solution.cache["json"]
+
+
+def _problem_json(solution: Any) -> dict[str, Any]:
     answers = {}
     for a in solution.answer_list:
         entry = {"value": value_json(a.value), "exact": exact_json(a.value)}
@@ -46,4 +54,9 @@ def problem_json(solution: Any) -> dict[str, Any]:
 def document_json(worksheet: Any, solutions: list) -> str:
     """The whole `<stem>.json` text (deterministic)."""
     doc = {"title": worksheet.title, "problems": [problem_json(s) for s in solutions]}
-    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    return dumps(doc)
+
+
+def dumps(doc: Any) -> str:
+    """Strict RFC 8259 JSON (no NaN or Infinity), indented, UTF-8 kept."""
+    return json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False) + "\n"

@@ -6,6 +6,8 @@ from typing import Any, Iterable
 import sympy
 from sympy.printing.latex import LatexPrinter
 
+from .values import evaluate
+
 MAX_SHOWN = 10      # rows or columns shown in full; larger matrices are elided with dots
 EDGE = 4            # rows/columns kept on each side of the dots
 
@@ -55,7 +57,7 @@ def decimal_text(x: Any, digits: int) -> str:
         return f"{int(x)}"
     if isinstance(x, sympy.Rational) and is_plain(x) and len(terminating(x).lstrip("-0.").replace(".", "")) <= digits:
         return terminating(x)   # exactly 1.18: no padding zeros that would suggest rounding
-    value = sympy.N(x, max(digits + 5, 20))
+    value = evaluate(x, max(digits + 5, 20))
     if value == 0:
         return "0"
     if not value.is_real:

@@ -14,7 +14,7 @@ class Limits:
     numbers: int = 100_000           # numbers in one spec
     matrix_side: int = 512           # rows or columns of one matrix
     layers: int = 64                 # layers in one network
-    seconds: int = 60                # derivation time for one problem
+    seconds: int = 60                # derivation, check, rendering and JSON of one problem
 
     def with_overrides(self, pairs: list[str]) -> "Limits":
         """Apply `NAME=VALUE` pairs from the command line."""
@@ -31,6 +31,8 @@ class Limits:
                 raise SpecError(f"--limit {pair!r}: VALUE must be a positive integer") from None
             if number <= 0:
                 raise SpecError(f"--limit {pair!r}: VALUE must be a positive integer")
+            if number > MAXIMA[name]:
+                raise SpecError(f"--limit {pair!r}: VALUE must be at most {MAXIMA[name]:,}")
             changes[name] = number
         return replace(self, **changes)
 
@@ -42,3 +44,5 @@ class Limits:
 
 
 DEFAULT = Limits()
+MAXIMA = {"spec_bytes": 1 << 30, "numbers": 10**8, "matrix_side": 10**5, "layers": 10**6,
+          "seconds": 10**7}   # past these a limit means nothing (and setitimer overflows)

@@ -17,6 +17,9 @@ OTHER_YAML_NUMBERS = re.compile(
     r"[-+]?(0x[0-9a-fA-F_]+|0o?[0-7_]+|0b[01_]+|\.(nan|NaN|NAN|inf|Inf|INF)|[0-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)?"
     r"|[0-9][0-9_]*\.?[0-9_]*([eE][-+]?[0-9]+)?)")
 MAX_EXPONENT = 400
+MAX_DIGITS = 100          # digits in one number as written
+FLOAT64_MAX = sympy.Rational(179769313486231570814527423731704356798070567525844996598917476803157260780028538760589558632766878171540458953514382464234321326889464182768467546703537516986049910576551282076245490090389328944075868508455133942304583236903222948165808559332123348274797826204144723168738177180919299881250404026184124858368, 1)
+FLOAT64_TINY = sympy.Rational(1, 2**1022)   # the smallest normal float64, about 2.2e-308
 
 
 class NotANumber(ValueError):
@@ -38,14 +41,32 @@ def describe(value: Any) -> str:
 
 
 def parse_decimal(text: str) -> sympy.Rational:
-    """Read a YAML 1.2 decimal (`0.1`, `1e-5`, `.5`, `010`) exactly."""
+    """Read a YAML 1.2 decimal (`0.1`, `1e-5`, `.5`, `010`) exactly; within float64's range."""
     mantissa, _, exponent = text.lower().partition("e")
+    if sum(c.isdigit() for c in mantissa) > MAX_DIGITS or len(exponent) > 8:
+        raise NotANumber(f"{short(text)} has more than {MAX_DIGITS} digits")
     if exponent and abs(int(exponent)) > MAX_EXPONENT:
-        raise NotANumber(f"exponent of {text!r} is out of range (at most ±{MAX_EXPONENT})")
+        raise NotANumber(f"exponent of {short(text)} is out of range (at most ±{MAX_EXPONENT})")
     f = Fraction(mantissa)
     if exponent:
         f *= Fraction(10) ** int(exponent)
-    return sympy.Rational(f.numerator, f.denominator)
+    return in_float_range(sympy.Rational(f.numerator, f.denominator), text)
+
+
+def short(text: str) -> str:
+    """A number's text for a message, cut to 40 characters."""
+    return repr(text if len(text) <= 40 else text[:37] + "...")
+
+
+def in_float_range(x: sympy.Rational, text: str) -> sympy.Rational:
+    """Refuse a number float64 cannot hold: derive checks every answer in float64 (SPEC §4's JSON too)."""
+    if abs(x) > FLOAT64_MAX:
+        raise NotANumber(f"{short(text)} is beyond float64's range (about ±1.8e308); "
+                         "derive checks every answer in float64")
+    if x != 0 and abs(x) < FLOAT64_TINY:
+        raise NotANumber(f"{short(text)} is closer to 0 than float64 can hold (about 2.2e-308); write 0 "
+                         "or a larger number")
+    return x
 
 
 def parse_fraction(text: str) -> sympy.Rational | None:
@@ -53,9 +74,11 @@ def parse_fraction(text: str) -> sympy.Rational | None:
     m = FRACTION.fullmatch(text)
     if not m:
         return None
+    if len(m.group(1)) + len(m.group(2)) > MAX_DIGITS:
+        raise NotANumber(f"{short(text)} has more than {MAX_DIGITS} digits")
     if int(m.group(2)) == 0:
         raise NotANumber(f"{text!r} divides by zero")
-    return sympy.Rational(int(m.group(1)), int(m.group(2)))
+    return in_float_range(sympy.Rational(int(m.group(1)), int(m.group(2))), text)
 
 
 def to_number(value: Any) -> sympy.Rational:
@@ -71,18 +94,25 @@ def to_number(value: Any) -> sympy.Rational:
                              "(a quoted string is a number only as a fraction \"p/q\"; nothing is evaluated)")
         return frac
     if isinstance(value, int):
-        return sympy.Integer(value)
+        if value.bit_length() > 3 * MAX_DIGITS + 40:
+            raise NotANumber(f"a whole number of more than {MAX_DIGITS} digits is too long")
+        return in_float_range(sympy.Integer(value), str(value))
     if isinstance(value, float):
         if not math.isfinite(value):
             raise NotANumber(f"expected a finite number, got {value!r}")
         return parse_decimal(repr(value))
-    if isinstance(value, Fraction):
-        return sympy.Rational(value.numerator, value.denominator)
-    if isinstance(value, sympy.Rational):
-        return value
+    if isinstance(value, (Fraction, sympy.Rational)):
+        return _rational_value(sympy.Rational(value.numerator, value.denominator))
     if isinstance(value, sympy.Basic) and value.is_number and value.is_rational:
-        return sympy.Rational(value)
+        return _rational_value(sympy.Rational(value))
     raise NotANumber(f"expected a number, got {describe(value)}")
+
+
+def _rational_value(x: sympy.Rational) -> sympy.Rational:
+    """A rational given from Python, bounded like one written in a spec."""
+    if max(abs(x.p), x.q).bit_length() > 3 * MAX_DIGITS + 40:
+        raise NotANumber(f"a fraction with more than {MAX_DIGITS} digits is too long")
+    return in_float_range(x, str(x))
 
 
 def _from_plain(text: Plain) -> sympy.Rational:

@@ -112,7 +112,17 @@ def render_document(worksheet: Any, solutions: list, questions: bool = False) ->
     if questions:
         title = re.sub(r"\s*[—–:-]+\s*(solutions?|answer key|answers|key)\s*$", "", title, flags=re.I) + " — Questions"
     return environment().get_template("document.tex.j2").render(
-        sheet=worksheet, title=title, items=[_item(s, questions) for s in solutions], questions=questions)
+        sheet=worksheet, title=title, fragments=[problem_fragment(s, questions) for s in solutions],
+        questions=questions)
+
+
+def problem_fragment(solution: Any, questions: bool) -> Latex:
+    """One problem's LaTeX (key or question sheet), rendered once and kept on the solution."""
+    key = "questions_tex" if questions else "tex"
+    if key not in solution.cache:
+        solution.cache[key] = Latex(environment().get_template("problem.tex.j2").render(
+            item=_item(solution, questions), questions=questions))
+    return solution.cache[key]
 
 
 def _item(solution: Any, questions: bool) -> dict[str, Any]:
@@ -180,7 +190,7 @@ def _flatten(value: Any) -> list:
 
 def render_solution(solution: Any) -> str:
     """One solution as a LaTeX fragment (as in the document)."""
-    return environment().get_template("problem.tex.j2").render(item=_item(solution, False), questions=False)
+    return problem_fragment(solution, False)
 
 
 def notebook_latex(solution: Any) -> str:

@@ -710,7 +710,7 @@ def score(trials: Trials, candidates: list, queries: list[Query], widths: dict[s
 def diagnose(p: Any, solution: Any, queries: list[Query], limits: Limits = DEFAULT) -> list[Found | None]:
     """The slip behind each wrong number: single slips first, then pairs; the one explaining most wins."""
     from .grade import leaves
-    widths = {q.name: len(leaves(solution.answers[q.name])) for q in queries}
+    widths = {name: len(leaves(solution.answers[name])) for name in {q.name for q in queries}}
     trials = Trials(p, solution, limits)
     found: list[Found | None] = [None] * len(queries)
     left = set(range(len(queries)))

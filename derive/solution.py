@@ -38,6 +38,7 @@ class Solution:
     answer_list: list[Answer] = field(default_factory=list)
     checks: list[str] = field(default_factory=list)   # plain-text sentences shown in the key
     notes: list[str] = field(default_factory=list)    # plain-text remarks after the answers (interpretation)
+    cache: dict[str, Any] = field(default_factory=dict, repr=False)  # rendered forms, made once
 
     def step(self, title: str, *math: Latex, text: str = "", figure: Latex | None = None) -> Step:
         """Add a worked step and return it."""

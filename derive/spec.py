@@ -1,7 +1,9 @@
 """Load a spec file: safe YAML, exact numbers, every field checked, every bad problem reported at once."""
 from __future__ import annotations
 
+import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,21 +62,39 @@ def load(path: str | Path, limits: Limits = DEFAULT, name: str | None = None) ->
 
 
 def read_text(path: str | Path, limits: Limits, shown: str) -> str:
-    """A spec or answers file as text: it must exist, fit the `spec_bytes` limit and be UTF-8."""
-    try:
-        data = Path(path).read_bytes()
-    except FileNotFoundError:
-        raise SpecError(Message("no such file", shown)) from None
-    except OSError as exc:
-        raise SpecError(Message(f"cannot read: {exc.strerror}", shown)) from None
+    """A spec or answers file as text: a regular file, read no further than the `spec_bytes` limit, UTF-8."""
+    data, size = read_capped(path, limits.spec_bytes + 1, shown)
     if len(data) > limits.spec_bytes:
-        raise SpecError(Message(f"the file is {size_text(len(data))}, over the limit of "
+        raise SpecError(Message(f"the file is {size_text(max(size, len(data)))}, over the limit of "
                                 f"{size_text(limits.spec_bytes)} (limit 'spec_bytes')", shown))
+    if b"\0" in data:
+        line = data[:data.index(b"\0")].count(b"\n") + 1
+        raise SpecError(Message("the file holds a NUL byte: it is not a text file", shown, line))
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data[:exc.start].count(b"\n") + 1
         raise SpecError(Message("the file is not UTF-8 text", shown, line)) from None
+
+
+def read_capped(path: str | Path, cap: int, shown: str) -> tuple[bytes, int]:
+    """At most `cap` bytes of a regular file, and its size; FIFOs, devices and folders are refused unread."""
+    if str(path) == "" or shown == "":
+        raise SpecError(Message("no such file (the file name is empty)", "''"))
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except FileNotFoundError:
+        raise SpecError(Message("no such file", shown)) from None
+    except OSError as exc:
+        raise SpecError(Message(f"cannot read: {exc.strerror}", shown)) from None
+    info = os.fstat(fd)
+    mode = info.st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        what = "it is a folder" if stat.S_ISDIR(mode) else "not a regular file (a pipe, socket or device)"
+        raise SpecError(Message(f"cannot read: {what}", shown))
+    with os.fdopen(fd, "rb") as handle:
+        return handle.read(cap), info.st_size
 
 
 def size_text(n: int) -> str:

@@ -4,30 +4,15 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import sympy
 
 from .errors import CheckFailed
 from .solution import Solution
+from .values import to_float
 
 RTOL = 1e-9
 ATOL = 1e-12
 
 
-def to_float(x: Any) -> Any:
-    """Exact value → float64 (nested lists kept; None stays None; dict entries converted)."""
-    if x is None or isinstance(x, str):   # a missing value, or a label such as a layer's name
-        return x
-    if isinstance(x, list):
-        return [to_float(v) for v in x]
-    if isinstance(x, dict):
-        return {k: to_float(v) for k, v in x.items()}
-    if isinstance(x, (int, float)) and not isinstance(x, bool):
-        return x
-    if isinstance(x, sympy.Basic):
-        if x.is_Rational:
-            return float(x.p) / float(x.q) if max(abs(x.p), x.q) < 2**53 else float(sympy.N(x, 20))
-        return float(sympy.N(x, 20))
-    raise TypeError(f"cannot convert {type(x).__name__} to float")
 
 
 def _flat(x: Any) -> list:

@@ -8,6 +8,7 @@ import sympy
 
 from .. import fields as F
 from ..latex import Latex, decimal, is_plain, terminating, tex
+from ..values import as_sympy
 
 Matrix = list[list[Any]]
 
@@ -92,7 +93,7 @@ def out_size(n: int, pad: int, k: int, s: int) -> int:
 
 def value_text(x: Any) -> str:
     """A number for prose: 30, 2.5, 1/3, −0.5 (a true minus sign)."""
-    x = sympy.sympify(x) if not isinstance(x, sympy.Basic) else x
+    x = as_sympy(x)
     if isinstance(x, sympy.Rational):
         text = terminating(x) if is_plain(x) else str(x)
     else:

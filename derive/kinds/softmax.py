@@ -75,6 +75,8 @@ def solve(p: Problem) -> Solution:
         exps = [sympy.exp(z) for z in row]
         total = sympy.Add(*exps, evaluate=True)
         probs.append([e / total for e in exps])
+        if sympy.Add(*exps) != total or any(q * total != e for q, e in zip(probs[-1], exps)):
+            raise AssertionError(f"{p.id}: probabilities of row {n} do not sum to 1")
         if n < SHOWN_ROWS:
             tag = f" (row {n})" if batch else ""
             lines = []
@@ -91,9 +93,6 @@ def solve(p: Problem) -> Solution:
     if len(rows) > SHOWN_ROWS:
         s.step(f"Rows {SHOWN_ROWS} to {len(rows) - 1}", text="The same rule, row by row, gives the matrix below.")
     s.answer("probabilities", _shape_like(p, probs), symbol=r"\mathbf{p}")
-    for n, row in enumerate(probs):
-        if sympy.cancel(sympy.Add(*row)) != 1:
-            raise AssertionError(f"{p.id}: probabilities of row {n} do not sum to 1")
     s.check("Each row of probabilities sums to 1 exactly." if batch else "The probabilities sum to 1 exactly.")
     if p.target is not None:
         _loss(s, p, scaled, probs)
