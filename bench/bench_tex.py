@@ -83,12 +83,14 @@ def main() -> None:
     print(f"{'median of ' + str(runs) + ' runs':40s} {'wall':>8s} {'CPU':>8s}   (CPU: the processes it ran)")
     for name, (wall, cpu) in rows:
         print(f"{name:40s} {wall:6.2f} s {cpu:6.2f} s")
-    table = {name: wall for name, (wall, _) in rows}
+    table = dict(rows)
     whole, questions = table["derive build (with PDF)"], table["derive build --questions"]
     if "latexmk alone (worksheet.tex)" in table:
-        ratio = whole / table["latexmk alone (worksheet.tex)"]
-        print(f"{'whole build / latexmk alone':40s} {ratio:6.2f}   (goal <= 0.70)")
-    print(f"{'--questions / without':40s} {questions / whole:6.2f}   (goal <= 1.20)")
+        alone = table["latexmk alone (worksheet.tex)"]
+        print(f"{'whole build / latexmk alone':40s} {whole[0] / alone[0]:6.2f}   {whole[1] / alone[1]:6.2f}"
+              "     (goal <= 0.70)")
+    print(f"{'--questions / without':40s} {questions[0] / whole[0]:6.2f}   {questions[1] / whole[1]:6.2f}"
+          "     (goal <= 1.20)")
     shutil.rmtree(work, ignore_errors=True)
 
 
