@@ -85,16 +85,63 @@ def width(line: str) -> int:
 
 
 WIDE = 90  # characters of LaTeX past which a chain is broken into aligned rows
+LONG = 2 * WIDE  # a part of a chain past this is broken at its top-level + and − signs
+MAX_ROWS = 12    # rows of one broken sum shown; the middle ones are elided (the key may elide, §15)
 
 
 def display(line: str) -> Latex:
-    """One display line; a long chain becomes aligned rows (lhs = … / = … / ≈ …)."""
+    """One display line; a long chain becomes aligned rows (lhs = … / = … / ≈ …), long sums several rows."""
     visible = width(line)
     parts = _split_top(line)
-    if visible <= WIDE or len(parts) < 2:
+    if visible <= WIDE or (len(parts) < 2 and visible <= LONG):
         return Latex(line)
-    rows = [parts[0] + " &" + parts[1]] + ["&" + p for p in parts[2:]]
+    if len(parts) < 2:
+        parts = ["", line]
+    rows = [parts[0] + " &" + row if k == 0 else "&\\quad " + row
+            for k, row in enumerate(_sum_rows(parts[1]))]
+    for part in parts[2:]:
+        rows += ["&" + row if k == 0 else "&\\quad " + row for k, row in enumerate(_sum_rows(part))]
     return Latex(r"\begin{aligned}" + r" \\ ".join(rows) + r"\end{aligned}")
+
+
+def _sum_rows(part: str) -> list[str]:
+    """A part of a chain as rows of at most WIDE characters, split at its top-level + and − (if over LONG)."""
+    if width(part) <= LONG:
+        return [part]
+    rows, current = [], ""
+    for term in _split_terms(part):
+        if current and width(current + term) > WIDE:
+            rows.append(current)
+            current = term.lstrip()
+        else:
+            current += term
+    rows.append(current)
+    if len(rows) > MAX_ROWS:
+        rows = rows[:MAX_ROWS - 3] + [r"\cdots"] + rows[-2:]
+    return rows
+
+
+OPENS = re.compile(r"\\(begin|left)(?![A-Za-z])")
+CLOSES = re.compile(r"\\(end|right)(?![A-Za-z])")
+
+
+def _split_terms(part: str) -> list[str]:
+    """`a + b - c` → [`a`, ` + b`, ` - c`] at depth 0 (outside braces and environments)."""
+    terms, depth, start = [], 0, 0
+    for i, ch in enumerate(part):
+        if ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+        elif OPENS.match(part, i):
+            depth += 1
+        elif CLOSES.match(part, i):
+            depth -= 1
+        elif depth == 0 and i > start and part.startswith((" + ", " - "), i):
+            terms.append(part[start:i])
+            start = i
+    terms.append(part[start:])
+    return terms
 
 
 def answer_line(answer: Any, digits: int) -> Latex:

@@ -65,7 +65,7 @@ def _rational_float(x: sympy.Rational) -> float:
     try:
         return float(Fraction(int(x.p), int(x.q)))
     except OverflowError:
-        return math.copysign(math.inf, int(x.p))
+        return math.inf if x.p > 0 else -math.inf
 
 
 class _SharedStrPrinter(StrPrinter):

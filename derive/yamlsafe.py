@@ -66,7 +66,8 @@ def read_yaml(text: str, file: str, max_nodes: int = MAX_NODES, max_depth: int =
         raise SpecError(Message(f"YAML syntax error: {exc.problem or 'malformed YAML'}", file, line)) from None
     except yaml.reader.ReaderError as exc:
         line = text[:exc.position].count("\n") + 1
-        raise SpecError(Message(f"YAML cannot hold the character {exc.character!r} (a binary file?)",
+        char = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        raise SpecError(Message(f"YAML cannot hold the control character U+{char:04X} (a binary file?)",
                                 file, line)) from None
     except yaml.YAMLError as exc:
         raise SpecError(Message(f"YAML syntax error: {exc}", file, None)) from None
