@@ -66,6 +66,16 @@ def group_alive(pgid: int) -> bool:
     return False
 
 
+def group_ends(pgid: int, seconds: float = 10) -> bool:
+    """Group `pgid` is gone within `seconds` (a SIGKILLed process may take a moment to exit)."""
+    deadline = time.monotonic() + seconds
+    while group_alive(pgid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
 def start_build(tmp_path: Path, *args: str) -> subprocess.Popen:
     """`derive build ARGS` as a separate process in tmp_path."""
     return subprocess.Popen([sys.executable, "-m", "derive.cli", "build", *args], cwd=tmp_path,
@@ -185,7 +195,7 @@ def test_sigterm_during_tex_cleans_up(tmp_path):
     proc.communicate(timeout=60)
     assert proc.returncode == 128 + signal.SIGTERM
     assert not [p.name for p in (tmp_path / "out").iterdir()]
-    assert not group_alive(tex)
+    assert group_ends(tex, 1)
 
 
 @needs_tex
@@ -194,10 +204,7 @@ def test_sigkill_during_tex_ends_tex_and_next_build_sweeps(tmp_path):
     tex = wait_for_tex(proc)
     proc.kill()
     proc.communicate(timeout=60)
-    deadline = time.monotonic() + 10
-    while group_alive(tex) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not group_alive(tex)
+    assert group_ends(tex)
     assert [p.name for p in (tmp_path / "out").iterdir() if p.name.startswith(".worksheet-")]
     subprocess.run([sys.executable, "-m", "derive.cli", "build", "--no-pdf", "-o", "out"], cwd=tmp_path, check=True,
                    capture_output=True)
@@ -216,9 +223,7 @@ def test_tex_dies_with_a_killed_derive(tmp_path):
     sleeper = next(int(e.name) for e in Path("/proc").iterdir() if e.name.isdigit() and _parent(e) == proc.pid)
     proc.kill()
     proc.wait()
-    while group_alive(sleeper) and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert not group_alive(sleeper)
+    assert group_ends(sleeper)               # `sleep 60` would outlive this without PR_SET_PDEATHSIG
 
 
 def _parent(entry: Path) -> int | None:
@@ -261,7 +266,7 @@ def test_timeout_kills_the_whole_group(tmp_path, monkeypatch):
     (tmp_path / "doc.tex").write_text("x")
     with pytest.raises(BuildError, match="TeX ran longer than 1 s"):
         pdfmod.compile_pdf(tmp_path / "doc.tex")
-    assert not group_alive(started[0].pid)
+    assert group_ends(started[0].pid)         # the grandchild `sleep 30` too
 
 
 # ---- reproducible PDFs, dates on request ---------------------------------------------------------------------
