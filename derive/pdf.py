@@ -138,10 +138,13 @@ def run_passes(jobs: list[Job], argv: list[str]) -> None:
     """Run every job once, together; again only those whose log asks for a rerun (at most MAX_PASSES)."""
     deadline = time.monotonic() + TIMEOUT
     pending = list(jobs)
+    width = max(2, os.cpu_count() or 1)     # many documents (variants): as many at a time as there are cores
     while pending:
-        codes = run_together([(job.argv(argv), job.folder) for job in pending], deadline)
-        for job, code in zip(pending, codes):
-            job.passes, job.code = job.passes + 1, code
+        for at in range(0, len(pending), width):
+            batch = pending[at:at + width]
+            codes = run_together([(job.argv(argv), job.folder) for job in batch], deadline)
+            for job, code in zip(batch, codes):
+                job.passes, job.code = job.passes + 1, code
         pending = [job for job in pending if job.code == 0 and job.passes < MAX_PASSES and wants_rerun(job)]
 
 
