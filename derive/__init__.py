@@ -36,7 +36,7 @@ def build(*specs: Any, out: Any = "build", pdf: bool = True, questions: bool = F
 
 def check(spec: Any, answers: Any, min_digits: int | None = None, rtol: Any = None):
     """Grade an answers file (or mapping) against a spec's exact answers; returns the report."""
-    from .grade import check as _check
+    from .grading.run import check as _check
     return _check(spec, answers, min_digits=min_digits, rtol=rtol)
 
 

@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "build":
         return run_build(args)
     if args.command == "check":
-        from .grade import run
+        from .grading.run import run
         return run(args)
     parser().print_help(sys.stderr)
     return EXIT_BAD_INPUT

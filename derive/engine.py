@@ -10,7 +10,6 @@ import numpy as np
 
 from .errors import SpecError
 from .fields import python_ctx
-from .kinds import kind_module
 from .limits import DEFAULT, Limits
 from .problem import Problem
 from .solution import Solution
@@ -56,11 +55,11 @@ def solve(problem: Problem | dict[str, Any], seed: int = 0, digits: int = 4, lim
     `outputs` ("json", "tex", "questions") are made under the same time limit and kept on the solution.
     """
     p = as_problem(problem, seed, digits, limits)
-    module = kind_module(p.kind)
+    kind = p.definition
     with time_limit(limits.seconds, p):
-        solution = module.solve(p)
+        solution = kind.solve(p)
         with np.errstate(all="ignore"):   # an overflow shows up as a failed comparison, not a warning
-            recomputed = module.recompute(p)
+            recomputed = kind.recompute(p)
         verify(solution, recomputed)
         make_outputs(solution, outputs)
     return solution

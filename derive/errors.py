@@ -8,7 +8,7 @@ from dataclasses import dataclass
 class Message:
     """One located complaint: `file:line: path: text`."""
 
-    text: str
+    words: str
     file: str | None = None
     line: int | None = None
     path: str | None = None
@@ -20,7 +20,7 @@ class Message:
         elif self.line:
             where = f"line {self.line}: "
         field = f"{self.path}: " if self.path else ""
-        return f"{where}{field}{self.text}"
+        return f"{where}{field}{self.words}"
 
 
 class SpecError(Exception):

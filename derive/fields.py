@@ -1,6 +1,7 @@
 """Field tables as data, and the parsers that turn spec values into exact, checked values."""
 from __future__ import annotations
 
+import dataclasses
 import difflib
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -74,6 +75,28 @@ class Field:
 def table(**fields_: Field) -> dict[str, Field]:
     """A kind's field table (kept as a plain dict so it reads as data)."""
     return fields_
+
+
+_RECORDS: dict[tuple, type] = {}
+
+
+def record_type(name: str, fields_: dict[str, Field]) -> type:
+    """A frozen dataclass with one attribute per field (typed by each parser's return annotation)."""
+    key = (name, tuple(fields_))
+    if key not in _RECORDS:
+        spec = [(n, getattr(f.parse, "__annotations__", {}).get("return", Any), dataclasses.field(default=None))
+                for n, f in fields_.items()]
+        _RECORDS[key] = dataclasses.make_dataclass(f"{_camel(name)}Fields", spec, frozen=True)
+    return _RECORDS[key]
+
+
+def _camel(name: str) -> str:
+    return "".join(part.capitalize() for part in name.replace("-", "_").split("_")) or "Kind"
+
+
+def record(name: str, fields_: dict[str, Field], values: dict[str, Any]) -> Any:
+    """The typed record of a kind's checked values."""
+    return record_type(name, fields_)(**values)
 
 
 def suggest(name: str, choices) -> str:
@@ -164,7 +187,7 @@ def boolean(value: Any, ctx: Ctx) -> bool:
     raise ctx.error(f"expected true or false, got {describe(value)}")
 
 
-def text(value: Any, ctx: Ctx) -> str:
+def words(value: Any, ctx: Ctx) -> str:
     """Free text (a plain scalar such as `2024` is text here too)."""
     if isinstance(value, (dict, list)) or isinstance(value, bool):
         raise ctx.error(f"expected text, got {describe(value)}")

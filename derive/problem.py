@@ -1,6 +1,7 @@
 """A problem as read from a spec: its common fields, its kind's checked values, and where each came from."""
 from __future__ import annotations
 
+import dataclasses
 import zlib
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,25 +12,27 @@ from .errors import SpecError
 from .fields import Ctx
 
 
-@dataclass
+@dataclass(frozen=True)
 class Problem:
-    """One problem: id, kind, heading, statement and the kind's fields (exact numbers)."""
+    """One problem: id, kind, heading, statement, and its kind's fields as a typed record (`p.fields.logits`).
+
+    `definition` is the kind object that read it (it solves, checks and shows the problem).
+    """
 
     id: str
     kind: str
-    values: dict[str, Any]
+    fields: Any
     ctx: Ctx
     title: str | None = None
     statement: str | None = None
     seed: int = 0
     digits: int = 4
     raw: dict[str, Any] = field(default_factory=dict)
+    definition: Any = None
 
-    def __getattr__(self, name: str) -> Any:
-        values = self.__dict__.get("values", {})
-        if name in values:
-            return values[name]
-        raise AttributeError(name)
+    def with_fields(self, **changes: Any) -> "Problem":
+        """A copy with some fields replaced (typed values, as the kind's parsers give them)."""
+        return dataclasses.replace(self, fields=dataclasses.replace(self.fields, **changes))
 
     def at(self, *path: Any) -> Ctx:
         """The context of a field (or an item inside it), for located errors."""
@@ -38,10 +41,10 @@ class Problem:
             ctx = ctx.child(key)
         return ctx
 
-    def error(self, path: tuple | str, text: str) -> SpecError:
-        """A SpecError about one field of this problem: `file:line: id.path: text`."""
+    def error(self, path: tuple | str, message: str) -> SpecError:
+        """A SpecError about one field of this problem: `file:line: id.path: message`."""
         path = (path,) if isinstance(path, str) else tuple(path)
-        return self.at(*path).error(text)
+        return self.at(*path).error(message)
 
     def rng(self) -> np.random.Generator:
         """This problem's own generator (SPEC §8): default_rng([seed, crc32(id)])."""

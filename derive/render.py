@@ -175,7 +175,7 @@ def problem_fragment(solution: Any, questions: bool) -> Latex:
 def _item(solution: Any, questions: bool) -> dict[str, Any]:
     """What the problem template needs of one solution."""
     p = solution.problem
-    return {"problem": p, "solution": solution, "given": given(p) if questions else [],
+    return {"problem": p, "solution": solution, "given": p.definition.given(p) if questions else [],
             "answers": [a for a in solution.answer_list if not _has_dict(a.value)]}
 
 
@@ -183,33 +183,6 @@ def _has_dict(value: Any) -> bool:
     if isinstance(value, dict):
         return True
     return isinstance(value, list) and any(_has_dict(v) for v in value)
-
-
-def given(p: Any) -> list[tuple[str, Latex]]:
-    """The data of a problem, for the question sheet (`logits = [2, 1, 0.1]`); a kind may say it its own way."""
-    from .kinds import kind_module
-    hook = getattr(kind_module(p.kind), "given", None)
-    if hook is not None:
-        return hook(p)
-    out = []
-    for name, value in p.values.items():
-        value = list(value) if isinstance(value, tuple) else value
-        if value is None or name == "answer":
-            continue
-        if isinstance(value, (str, bool)):
-            out.append((name.replace("_", " "), Latex(r"\text{%s}" % escape(str(value).lower()))))
-            continue
-        raw = p.raw.get(name, value)
-        if isinstance(raw, dict):
-            out.extend((f"{name.replace('_', ' ')} {key}", Prose(flow(v))) for key, v in raw.items())
-            continue
-        if _has_dict(raw) or (isinstance(raw, list) and not all(_numeric(v) for v in _flatten(value))):
-            out.append((name.replace("_", " "), Prose(flow(raw))))
-            continue
-        if isinstance(value, (sympy.Basic, int)) or (isinstance(value, list) and value and
-                                                     all(_numeric(v) for v in _flatten(value))):
-            out.append((name.replace("_", " "), tex(value)))
-    return out
 
 
 class Prose(str):
@@ -223,16 +196,6 @@ def flow(value: Any) -> str:
     if isinstance(value, list):
         return "[" + ", ".join(flow(v) for v in value) + "]"
     return str(value).lower() if isinstance(value, bool) else str(value)
-
-
-def _numeric(v: Any) -> bool:
-    return isinstance(v, (sympy.Basic, int)) and not isinstance(v, bool)
-
-
-def _flatten(value: Any) -> list:
-    if isinstance(value, list):
-        return [x for v in value for x in _flatten(v)]
-    return [value]
 
 
 def render_solution(solution: Any) -> str:

@@ -10,7 +10,7 @@ from typing import Any
 
 from . import fields as F
 from .errors import Message, SpecError
-from .kinds import KINDS, kind_module
+from . import registry
 from .limits import DEFAULT, Limits
 from .problem import Problem
 from .prose import UnsafeText, to_latex
@@ -18,17 +18,17 @@ from .yamlsafe import Document, read_yaml
 
 ID_PATTERN = re.compile(r"[A-Za-z0-9_-]+")
 COMMON = F.table(
-    id=F.Field(F.text, required=True),
-    kind=F.Field(F.text, required=True),
-    title=F.Field(F.text),
-    statement=F.Field(F.text),
+    id=F.Field(F.words, required=True),
+    kind=F.Field(F.words, required=True),
+    title=F.Field(F.words),
+    statement=F.Field(F.words),
     seed=F.Field(F.nonnegative_int),
     digits=F.Field(F.positive_int),
 )
 CHECK = F.table(min_digits=F.Field(F.positive_int, 2), rtol=F.Field(F.nonnegative, None))
 TOP = F.table(
-    title=F.Field(F.text, required=True),
-    course=F.Field(F.text), author=F.Field(F.text), date=F.Field(F.text),
+    title=F.Field(F.words, required=True),
+    course=F.Field(F.words), author=F.Field(F.words), date=F.Field(F.words),
     seed=F.Field(F.nonnegative_int, 0),
     digits=F.Field(F.positive_int, 4),
     check=F.Field(lambda v, c: F.read_mapping(v, c, CHECK), None),
@@ -149,15 +149,16 @@ def make_problem(raw: Any, ctx: F.Ctx, seed: int = 0, digits: int = 4) -> Proble
     if not isinstance(raw, dict):
         raise ctx.error(f"expected a problem (a mapping with id and kind), got {F.describe(raw)}")
     if "kind" not in raw:
-        raise ctx.child("kind").error(f"required: one of {', '.join(KINDS)}")
-    kind = F.text(raw["kind"], ctx.child("kind"))
-    if kind not in KINDS:
-        raise ctx.child("kind").error(f"unknown kind {kind!r}{F.suggest(kind, KINDS)}; kinds: {', '.join(KINDS)}")
-    module = kind_module(kind)
+        raise ctx.child("kind").error(f"required: one of {', '.join(registry.names())}")
+    kind = F.words(raw["kind"], ctx.child("kind"))
+    if not registry.has(kind):
+        names = registry.names()
+        raise ctx.child("kind").error(f"unknown kind {kind!r}{F.suggest(kind, names)}; kinds: {', '.join(names)}")
+    definition = registry.get(kind)
     common = F.read_mapping({k: v for k, v in raw.items() if k in COMMON}, ctx, COMMON)
     if not ID_PATTERN.fullmatch(common["id"]):
         raise ctx.child("id").error(f"id {common['id']!r} must use only letters, digits, '_' and '-'")
-    values = F.read_mapping({k: v for k, v in raw.items() if k not in COMMON}, ctx, module.FIELDS,
+    values = F.read_mapping({k: v for k, v in raw.items() if k not in COMMON}, ctx, definition.fields,
                             ignore=set(COMMON), what=f"field for kind {kind}")
     statement = common["statement"]
     if statement is not None:
@@ -165,10 +166,8 @@ def make_problem(raw: Any, ctx: F.Ctx, seed: int = 0, digits: int = 4) -> Proble
             to_latex(statement)
         except UnsafeText as exc:
             raise ctx.child("statement").error(str(exc)) from None
-    problem = Problem(common["id"], kind, values, ctx, common["title"], statement,
-                      seed if common["seed"] is None else common["seed"],
-                      digits if common["digits"] is None else common["digits"], raw)
-    validate = getattr(module, "validate", None)
-    if validate:
-        validate(problem)
+    problem = Problem(common["id"], kind, F.record(kind, definition.fields, values), ctx, common["title"],
+                      statement, seed if common["seed"] is None else common["seed"],
+                      digits if common["digits"] is None else common["digits"], raw, definition)
+    definition.validate(problem)
     return problem

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 from fractions import Fraction
-from typing import Any, Iterator
+from typing import Any
 
 import mpmath
 import sympy
@@ -95,17 +95,13 @@ def exact_text(x: Any) -> str:
     return str(as_sympy(x))
 
 
-def leaves(value: Any, index: Index = ()) -> Iterator[tuple[Index, Any]]:
+def leaves(value: Any, index: Index = ()) -> list[tuple[Index, Any]]:
     """Every leaf of an answer in row-major order with its index; text entries (a layer's name) skipped."""
     if isinstance(value, dict):
-        for key, v in value.items():
-            if not isinstance(v, str):
-                yield from leaves(v, index + (key,))
-    elif isinstance(value, (list, tuple)):
-        for i, v in enumerate(value):
-            yield from leaves(v, index + (i,))
-    else:
-        yield index, value
+        return [leaf for key, v in value.items() if not isinstance(v, str) for leaf in leaves(v, index + (key,))]
+    if isinstance(value, (list, tuple)):
+        return [leaf for i, v in enumerate(value) for leaf in leaves(v, index + (i,))]
+    return [(index, value)]
 
 
 def flat(value: Any) -> list:

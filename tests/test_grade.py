@@ -8,7 +8,7 @@ import pytest
 import sympy
 
 import derive
-from derive.grade import Given, Rule, judge, precision, read_given
+from derive.grading.judge import Given, Rule, judge, precision, read_given
 from derive.kinds import KINDS
 from derive.yamlsafe import Plain
 
@@ -341,7 +341,7 @@ def test_rounded_count_is_named(cli, files):
 # ---- the marked copy (--pdf) ------------------------------------------------------------------------
 
 def test_marked_copy_tex(files):
-    from derive.grade import marked_tex
+    from derive.grading.marked import marked_tex
     spec, path = files("q1:\n  probabilities: [0.66, 0.24, 0.0099]\n"
                        "q5:\n  variance: 2.83\n  output: [0, 0.5, 1, 1.5, 2]\n")
     tex = marked_tex(derive.check(spec, path))

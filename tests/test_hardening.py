@@ -240,7 +240,8 @@ def test_a_layer_name_is_never_evaluated(here, monkeypatch):
               - {{dense: 3, name: "{HOSTILE_NAME}"}}
         """)
     write(here / "answers.yaml", "n: {layers: 1}\n")
-    from derive.grade import check, marked_tex
+    from derive.grading.marked import marked_tex
+    from derive.grading.run import check
     report = check("spec.yaml", "answers.yaml")
     tex = marked_tex(report)
     assert "PWNED" in tex and not (here / "PWNED").exists()

@@ -9,10 +9,11 @@ from dataclasses import dataclass
 import pytest
 import sympy
 
-from derive.grade import check, leaves
+from derive.grading.run import check
+from derive.values import leaves
 from derive.kinds import KINDS
 from derive.latex import decimal_text, is_plain, terminating
-from derive.slips import BY_NAME, CATALOGUE, Trials
+from derive.grading.diagnose import BY_NAME, CATALOGUE, Trials
 from derive.spec import parse
 from derive.yamlsafe import Plain
 
@@ -165,8 +166,8 @@ def test_slip_is_named(case: Case):
     wrong = [m for m in result if not m.ok]
     assert wrong, "the slip changes no number of this answer"
     for m in wrong:
-        assert m.slip_names and case.slip in m.slip_names, (m.label(), m.given.text, m.slip)
-        assert m.slip.startswith(variant.text)
+        assert m.slip_names and case.slip in m.slip_names, (m.label(), m.given.written, m.slip)
+        assert m.slip.startswith(variant.words)
 
 
 @pytest.mark.parametrize("case", CASES, ids=ids)

@@ -102,7 +102,7 @@ def _rate(value: Any, ctx: F.Ctx) -> sympy.Rational:
     return p
 
 
-NAME = F.Field(F.text)
+NAME = F.Field(F.words)
 BIAS = F.Field(F.boolean, True)
 ACTIVATION = F.Field(F.choice(*ACTIVATIONS))
 

@@ -7,8 +7,10 @@ import numpy as np
 import sympy
 
 from .. import fields as F
+from ..kind import AnswerSpec, Kind
 from ..latex import Latex, chain, decimals, matrix, tex
 from ..problem import Problem
+from ..slipkit import Answers, Slip, Variant, mapped
 from ..solution import Solution
 
 SUM = sympy.Symbol("S")
@@ -32,13 +34,13 @@ FIELDS = F.table(
 def validate(p: Problem) -> None:
     """Targets must match the rows and index a class."""
     rows = _rows(p)
-    if p.target is None:
+    if p.fields.target is None:
         return
-    batch = isinstance(p.logits[0], list)
-    targets = p.target if isinstance(p.target, list) else [p.target]
-    if batch and not isinstance(p.target, list):
+    batch = isinstance(p.fields.logits[0], list)
+    targets = p.fields.target if isinstance(p.fields.target, list) else [p.fields.target]
+    if batch and not isinstance(p.fields.target, list):
         raise p.error("target", f"a matrix of logits needs one target per row: a list of {len(rows)} class indices")
-    if not batch and isinstance(p.target, list):
+    if not batch and isinstance(p.fields.target, list):
         raise p.error("target", "one vector of logits takes one class index, not a list")
     if len(targets) != len(rows):
         raise p.error("target", f"expected {len(rows)} targets (one per row of logits), got {len(targets)}")
@@ -50,20 +52,20 @@ def validate(p: Problem) -> None:
 
 
 def _rows(p: Problem) -> list[list[sympy.Rational]]:
-    return p.logits if isinstance(p.logits[0], list) else [p.logits]
+    return p.fields.logits if isinstance(p.fields.logits[0], list) else [p.fields.logits]
 
 
 def _shape_like(p: Problem, rows: list[list]) -> list:
     """Rows back in the spec's shape (a vector for a vector of logits)."""
-    return rows if isinstance(p.logits[0], list) else rows[0]
+    return rows if isinstance(p.fields.logits[0], list) else rows[0]
 
 
 def solve(p: Problem) -> Solution:
     """Exponentiate, sum, divide; then −log p_y and (p − y)/(N·T)."""
     s = Solution(p)
-    d, T = p.digits, p.temperature
+    d, T = p.digits, p.fields.temperature
     rows = _rows(p)
-    batch = isinstance(p.logits[0], list)
+    batch = isinstance(p.fields.logits[0], list)
     scaled = [[z / T for z in row] for row in rows]
     s.step("Turn scores into probabilities",
            Latex(r"p_i = \operatorname{softmax}(\mathbf{z})_i = \frac{e^{z_i/T}}{\sum_j e^{z_j/T}}"),
@@ -94,15 +96,15 @@ def solve(p: Problem) -> Solution:
         s.step(f"Rows {SHOWN_ROWS} to {len(rows) - 1}", text="The same rule, row by row, gives the matrix below.")
     s.answer("probabilities", _shape_like(p, probs), symbol=r"\mathbf{p}")
     s.check("Each row of probabilities sums to 1 exactly." if batch else "The probabilities sum to 1 exactly.")
-    if p.target is not None:
+    if p.fields.target is not None:
         _loss(s, p, scaled, probs)
     return s
 
 
 def _loss(s: Solution, p: Problem, scaled: list[list], probs: list[list]) -> None:
     """Cross-entropy (natural log, mean over rows) and its gradient (p − y)/(N·T)."""
-    d, T = p.digits, p.temperature
-    targets = p.target if isinstance(p.target, list) else [p.target]
+    d, T = p.digits, p.fields.temperature
+    targets = p.fields.target if isinstance(p.fields.target, list) else [p.fields.target]
     n_rows = len(probs)
     terms = [sympy.log(sympy.Add(*[sympy.exp(z) for z in row])) - row[t] for row, t in zip(scaled, targets)]
     loss = sympy.Add(*terms) / n_rows
@@ -137,18 +139,110 @@ def _loss(s: Solution, p: Problem, scaled: list[list], probs: list[list]) -> Non
 
 def recompute(p: Problem) -> dict[str, Any]:
     """Independent float64: stable softmax, log-sum-exp loss, (p − onehot)/(N·T)."""
-    z = np.atleast_2d(np.array([[float(v) for v in row] for row in _rows(p)])) / float(p.temperature)
+    z = np.atleast_2d(np.array([[float(v) for v in row] for row in _rows(p)])) / float(p.fields.temperature)
     shifted = z - z.max(axis=1, keepdims=True)
     e = np.exp(shifted)
     probs = e / e.sum(axis=1, keepdims=True)
-    out = {"probabilities": probs if isinstance(p.logits[0], list) else probs[0]}
-    if p.target is not None:
-        t = np.atleast_1d(np.array(p.target))
+    out = {"probabilities": probs if isinstance(p.fields.logits[0], list) else probs[0]}
+    if p.fields.target is not None:
+        t = np.atleast_1d(np.array(p.fields.target))
         logsumexp = np.log(e.sum(axis=1)) + z.max(axis=1)
         n = len(t)
         out["loss"] = float(np.mean(logsumexp - z[np.arange(n), t]))
         onehot = np.zeros_like(probs)
         onehot[np.arange(n), t] = 1
-        grad = (probs - onehot) / (n * float(p.temperature))
-        out["grad_logits"] = grad if isinstance(p.logits[0], list) else grad[0]
+        grad = (probs - onehot) / (n * float(p.fields.temperature))
+        out["grad_logits"] = grad if isinstance(p.fields.logits[0], list) else grad[0]
     return out
+
+
+# ---- slips ------------------------------------------------------------------------------------------
+
+def _scaled_rows(p: Problem) -> list[list]:
+    return [[z / p.fields.temperature for z in row] for row in _rows(p)]
+
+
+def no_exponential(p: Problem, answers: Answers) -> list[Variant]:
+    """p_i = z_i / Σ z_j: plain normalization without the exponential."""
+    def transform(p: Problem, a: Answers) -> Answers:
+        out = []
+        for row in _scaled_rows(p):
+            total = sympy.Add(*row)
+            if total == 0:
+                raise ZeroDivisionError
+            out.append([z / total for z in row])
+        return {"probabilities": _shape_like(p, out)}
+    return [Variant("the scores normalized without the exponential: z_i / Σ z_j instead of e^(z_i) / Σ e^(z_j)",
+                    transform=transform)]
+
+
+def missing_exp_term(p: Problem, answers: Answers) -> list[Variant]:
+    """One term e^(z_j) left out of the denominator."""
+    classes = len(_rows(p)[0])
+    if classes < 2:
+        return []
+
+    def without(j: int):
+        def transform(p: Problem, a: Answers) -> Answers:
+            out = []
+            for row in _scaled_rows(p):
+                exps = [sympy.exp(z) for z in row]
+                rest = sympy.Add(*[e for k, e in enumerate(exps) if k != j])
+                out.append([e / rest for e in exps])
+            return {"probabilities": _shape_like(p, out)}
+        return transform
+    return [Variant(f"a missing term in a sum: e^(z_{j}) left out of the denominator Σ e^(z_j)",
+                    transform=without(j)) for j in range(classes)]
+
+
+def sum_for_mean(p: Problem, answers: Answers) -> list[Variant]:
+    """The loss (and its gradient) summed over the rows instead of averaged."""
+    n = len(_rows(p))
+    if "loss" not in answers or n < 2:
+        return []
+    return [Variant(f"the sum over the {n} rows taken instead of the mean",
+                    transform=lambda _p, a: {"loss": a["loss"] * n,
+                                             "grad_logits": mapped(a["grad_logits"], lambda v: v * n)})]
+
+
+def log_base(p: Problem, answers: Answers) -> list[Variant]:
+    """log₂ or log₁₀ where the natural logarithm belongs."""
+    if "loss" not in answers:
+        return []
+    return [Variant(f"log base {b} used instead of the natural logarithm",
+                    transform=lambda _p, a, b=b: {"loss": a["loss"] / sympy.log(b)}) for b in (2, 10)]
+
+
+class Softmax(Kind):
+    """Probabilities from logits (with temperature); with a target, cross-entropy and its gradient."""
+
+    name = "softmax"
+    summary = "softmax probabilities; with a target, cross-entropy and its gradient"
+    fields = FIELDS
+    answers = {"probabilities": AnswerSpec(),
+               "loss": AnswerSpec(depends=("probabilities",)),
+               "grad_logits": AnswerSpec(depends=("probabilities",))}
+    slips = (
+        Slip("no_exponential", "softmax taken without the exponential (plain normalization)", no_exponential),
+        Slip("missing_exp_term", "a missing term in the softmax denominator", missing_exp_term),
+        Slip("softmax_sum_for_mean", "the sum instead of the mean over rows in the loss and its gradient",
+             sum_for_mean),
+        Slip("log_base", "log base 2 or 10 instead of the natural logarithm", log_base),
+    )
+    examples = ({"logits": [2.0, 1.0, 0.1], "target": 0},
+                {"logits": [[1, 2, 3], [0.5, -1, 2]], "target": [2, 0], "temperature": 2})
+
+    def validate(self, p: Problem) -> None:
+        validate(p)
+
+    def solve(self, p: Problem) -> Solution:
+        return solve(p)
+
+    def recompute(self, p: Problem) -> dict[str, Any]:
+        return recompute(p)
+
+    def answer_names(self, p: Problem) -> list[str]:
+        return list(self.answers) if p.fields.target is not None else ["probabilities"]
+
+
+KIND = Softmax()

@@ -9,7 +9,7 @@ from ..solution import Solution
 
 def _answer(value, ctx: F.Ctx) -> str:
     """Plain text whose math passes the whitelist."""
-    body = F.text(value, ctx)
+    body = F.words(value, ctx)
     if not body.strip():
         raise ctx.error("expected a non-empty answer")
     try:

@@ -1,0 +1,81 @@
+"""The marked copy (`derive check --pdf`): every given number beside the key, wrong ones in red with the slip."""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import sympy
+
+from ..errors import BuildError
+from ..latex import Latex, approx, decimals, group_int
+from ..pdf import compile_pdf
+from ..prose import escape
+from ..render import environment
+from ..staging import check_destinations, publish, staging_folder
+from ..values import has_mapping
+from .judge import as_exact
+from .match import Mark, ProblemReport
+from .report import Report, _plain, json_given, json_value
+
+
+def marked_pdf(report: Report, out: Any) -> Path:
+    """Typeset the marked copy (`--pdf`) as OUT/<answers stem>-marked.pdf (and .tex); nothing half-written."""
+    out = Path(out)
+    stem = Path(report.answers).stem + "-marked"
+    names = [f"{stem}.tex", f"{stem}.pdf"]
+    check_destinations(out, names)
+    work = staging_folder(out, stem)
+    try:
+        tex = work / names[0]
+        tex.write_text(marked_tex(report), encoding="utf-8")
+        compile_pdf(tex)
+        return publish(work, out, names)[-1]
+    except OSError as exc:
+        raise BuildError(f"cannot write to {out}: {exc.strerror}") from None
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def marked_tex(report: Report) -> str:
+    """The LaTeX of the marked copy: every given number beside the key, wrong ones in red with the slip."""
+    problems = [{"id": p.id, "title": p.title, "rows": _rows(p)} for p in report.problems]
+    return environment().get_template("check.tex.j2").render(
+        answers=report.answers, spec=report.spec, title=report.title, min_digits=report.rule.min_digits,
+        rtol=_plain(report.rule.rtol), right=report.right, wrong=report.wrong, problems=problems)
+
+
+def _rows(p: ProblemReport) -> list[dict[str, Any]]:
+    """The rows of one problem; a slip repeated on the next number of the same answer is written once."""
+    rows, previous = [], None
+    for m in p.marks:
+        row = _row(m, p.digits)
+        key = (m.name, tuple(m.slip_names))
+        if m.slip and key == previous:
+            row["note"] = "slip: the same as above"
+        previous = key if m.slip else None
+        rows.append(row)
+    return rows
+
+
+def _row(m: Mark, digits: int) -> dict[str, Any]:
+    """One table row of the marked copy."""
+    if m.expected is None:
+        expected = Latex(r"\text{none}")
+    elif has_mapping(m.expected):   # a network's layer list: its numbers as text, never evaluated
+        entries = m.expected if isinstance(m.expected, list) else [m.expected]
+        lines = [escape(json.dumps(json_value(e, m.count), ensure_ascii=False)) for e in entries]
+        expected = Latex(r"\text{\parbox[t]{0.55\linewidth}{\raggedright\small " + r"\\ ".join(lines) + "}}")
+    elif isinstance(m.expected, list):
+        expected = decimals(m.expected, digits)
+    elif m.count and isinstance(as_exact(m.expected), sympy.Integer):
+        expected = group_int(int(m.expected))
+    else:
+        expected = approx(as_exact(m.expected), digits)
+    given = m.given.written if m.given else json.dumps(json_given(m.given_raw))
+    note = m.message or ""
+    if m.slip:
+        note = (note + "; " if note else "") + "slip: " + m.slip
+    return {"label": m.label(), "given": given, "expected": expected, "ok": m.ok, "note": note}
+

@@ -1,0 +1,159 @@
+"""`derive check` and `derive.check`: grade answers against a spec's exact key, then name the slips."""
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any, Callable
+
+import sympy
+
+from ..engine import solve as engine_solve
+from ..errors import BuildError, CheckFailed, Message, SpecError
+from ..fields import suggest
+from ..limits import DEFAULT, Limits
+from ..numbers import describe
+from ..spec import Worksheet, load, read_text
+from ..values import evaluate
+from ..yamlsafe import Document, read_yaml
+from . import diagnose as slips
+from .diagnose import NONE, STRONG, WEAK
+from .judge import Rule, as_exact, judge, make_rule, rounded_count
+from .marked import marked_pdf
+from .match import AnswersFile, Mark, ProblemReport, match, named_answers
+from .report import Report, slip_value
+
+ROUNDED_COUNT = "a count or shape rounded: counts and shapes are right only when exact"
+
+# ---- checking -------------------------------------------------------------------------------------
+
+def read_answers(answers: Any, limits: Limits = DEFAULT) -> Document:
+    """The answers file (safe YAML, size-limited) or a Python mapping, as a Document."""
+    if isinstance(answers, dict):
+        return Document({str(k): v for k, v in answers.items()}, "<answers>")
+    shown = str(answers)
+    return read_yaml(read_text(answers, limits, shown), shown, max_nodes=2 * limits.numbers + 10_000)
+
+
+def check(spec: Any, answers: Any, min_digits: int | None = None, rtol: Any = None,
+          limits: Limits = DEFAULT, diagnose: bool = True) -> Report:
+    """Grade answers (a file or a mapping) against a spec (a file or a loaded Worksheet)."""
+    sheet = spec if isinstance(spec, Worksheet) else load(spec, limits)
+    rule = make_rule(sheet.check, min_digits, rtol)
+    doc = read_answers(answers, limits)
+    report = Report(sheet.file, doc.file, rule, title=sheet.title)
+    report.problems = grade(sheet, doc, rule, limits, diagnose)
+    return report
+
+
+def grade(sheet: Any, doc: Document, rule: Rule, limits: Limits, diagnose: bool = True) -> list[ProblemReport]:
+    """Judge every given number; a SpecError lists every problem with the answers file."""
+    data = doc.data
+    if not isinstance(data, dict):
+        got = "nothing" if data is None else ("a list" if isinstance(data, list) else "a single value")
+        raise SpecError(Message(f"expected a mapping of problem ids to answers, got {got}", doc.file,
+                                doc.line(()) or 1))
+    answers = AnswersFile(doc, limits)
+    problems = {p.id: p for p in sheet.problems}
+    for pid in data:
+        if str(pid) not in problems:
+            answers.error((pid,), f"unknown problem id{suggest(pid, problems)}; the spec has {', '.join(problems)}")
+    reports = []
+    for p in sheet.problems:
+        if p.id in data:
+            reports.append(grade_problem(p, data[p.id], answers, rule, limits))
+    if answers.messages:
+        raise SpecError(answers.messages)
+    if diagnose:
+        for report, p in zip(reports, [q for q in sheet.problems if q.id in data]):
+            name_slips(report, p, limits, rule)
+    return reports
+
+
+def grade_problem(p: Any, given: Any, answers: AnswersFile, rule: Rule, limits: Limits) -> ProblemReport:
+    """The marks of one problem (errors are recorded in `answers`)."""
+    report = ProblemReport(p.id, p.kind, p.digits, title=p.title)
+    if not isinstance(given, dict):
+        answers.error((p.id,), f"expected a mapping of answer names to numbers, got {describe(given)}")
+        return report
+    solution = solve(p, limits)
+    report.solution = solution
+    exact = solution.answers
+    if not exact:
+        answers.error((p.id,), f"{p.id} ({p.kind}) has no answers to check")
+        return report
+    for name, value, path in named_answers(given, list(exact), (p.id,), answers):
+        report.marks += match(name, exact[name], value, path, answers, rule, p.definition.spec_of(name).count)
+    return report
+
+
+def solve(p: Any, limits: Limits) -> Any:
+    """The exact, checked solution of one problem."""
+    return engine_solve(p, limits=limits)
+
+
+def name_slips(report: ProblemReport, p: Any, limits: Limits, rule: Rule) -> None:
+    """Ask the slip catalogue about each wrong number of a problem."""
+    wrong = [m for m in report.marks if not m.ok and m.given is not None and m.given.value is not None]
+    if not wrong:
+        return
+    queries = [slips.Query(m.name, m.position, _matcher(m, rule), _differs(m.expected)) for m in wrong]
+    for m, found in zip(wrong, slips.diagnose(p, report.solution, queries, limits)):
+        if found is not None:
+            m.slip = f"{found.words} (that gives {slip_value(found.value, report.digits)})"
+            m.slip_names = found.slips
+        elif m.count and rounded_count(m.given, m.expected):
+            m.slip, m.slip_names = ROUNDED_COUNT, ("rounded_count",)
+
+
+def _differs(exact: Any) -> Callable[[Any], bool]:
+    """Does a slip's value differ from the exact value (so the slip changes this number)?"""
+    def differs(value: Any) -> bool:
+        if value is None or exact is None or isinstance(value, (list, dict, str)):
+            return value is not exact
+        a, b = as_exact(value), as_exact(exact)
+        if isinstance(a, sympy.Rational) and isinstance(b, sympy.Rational):
+            return a != b
+        diff = evaluate(a - b, 30)
+        return bool(abs(diff) > sympy.Float("1e-25") * max(abs(evaluate(as_exact(exact), 30)), 1))
+    return differs
+
+
+def _matcher(m: Mark, rule: Rule) -> Callable[[Any], int]:
+    """How well a slip's value reproduces this given number under the same judging rule (see slips.Query)."""
+
+    def matches(value: Any) -> int:
+        if value is None or isinstance(value, (list, dict, str)) or not judge(m.given, value, rule, m.count):
+            return NONE
+        return STRONG if judge(m.given, value, Rule(rule.min_digits, sympy.Integer(0)), m.count) else WEAK
+    return matches
+
+
+# ---- the command ----------------------------------------------------------------------------------
+
+def run(args: Any) -> int:
+    """`derive check SPEC ANSWERS`: print the report; 0 all right, 1 some wrong, 2 a bad spec or answers file."""
+    try:
+        limits = Limits().with_overrides(list(getattr(args, "limit", None) or []))
+        report = check(args.spec, args.answers, min_digits=args.min_digits, rtol=args.rtol, limits=limits)
+    except SpecError as exc:
+        for message in exc.messages:
+            print(str(message), file=sys.stderr)
+        return 2
+    except CheckFailed as exc:
+        print(f"{args.spec}: numeric check failed: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(report.to_json(), indent=2, ensure_ascii=False, allow_nan=False))
+    else:
+        print(report.to_text(), end="")
+    status = 0 if report.wrong == 0 else 1
+    if getattr(args, "pdf", False):
+        try:
+            path = marked_pdf(report, args.out)
+            print(f"wrote {path}", file=sys.stderr if args.json else sys.stdout)
+        except BuildError as exc:
+            print(f"{args.answers}: the marked copy was not made: {exc}", file=sys.stderr)
+            return 1
+    return status
+
+

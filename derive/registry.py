@@ -1,0 +1,82 @@
+"""The kinds installed on this machine: entry points of the group `derive.kinds`, imported on first use."""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import metadata
+from typing import Any
+
+from .errors import SpecError
+
+GROUP = "derive.kinds"
+OWN = "derive"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One installed kind: its name, the distribution that provides it, and `module:object`."""
+
+    name: str
+    package: str
+    value: str
+
+    @property
+    def module(self) -> str:
+        return self.value.partition(":")[0]
+
+
+@lru_cache(maxsize=1)
+def entries() -> dict[str, Entry]:
+    """Every kind by name, derive's own first; a name declared by two distributions is an error naming both."""
+    found: dict[str, Entry] = {}
+    for ep in _group():
+        package = ep.dist.name if getattr(ep, "dist", None) is not None else OWN
+        entry = Entry(ep.name, package, ep.value)
+        if ep.name in found and found[ep.name].package != entry.package:
+            raise SpecError(f"kind {ep.name!r} is declared twice: by {found[ep.name].package} "
+                            f"({found[ep.name].value}) and by {package} ({ep.value}); uninstall one")
+        found.setdefault(ep.name, entry)
+    if not any(e.package == OWN for e in found.values()):
+        found = {**_builtin_fallback(), **found}
+    own = {n: e for n, e in found.items() if e.package == OWN}
+    return {**own, **{n: e for n, e in found.items() if e.package != OWN}}
+
+
+def _group() -> list[Any]:
+    """The entry points of the group, in the order their distributions declare them."""
+    return list(metadata.entry_points(group=GROUP))
+
+
+def _builtin_fallback() -> dict[str, Entry]:
+    """derive's own kinds when its metadata is not installed (a source checkout on sys.path)."""
+    from .kinds import BUILTIN
+    return {name: Entry(name, OWN, value) for name, value in BUILTIN.items()}
+
+
+def names() -> list[str]:
+    """Every installed kind's name (derive's own first, in their declared order)."""
+    return list(entries())
+
+
+def builtin_names() -> list[str]:
+    """The names of derive's own kinds."""
+    return [n for n, e in entries().items() if e.package == OWN]
+
+
+@lru_cache(maxsize=None)
+def get(name: str) -> Any:
+    """The kind object of `name` (its module imported now)."""
+    entry = entries()[name]
+    module_name, _, attribute = entry.value.partition(":")
+    module = importlib.import_module(module_name)
+    obj = getattr(module, attribute or "KIND")
+    if getattr(obj, "name", None) != name:
+        raise SpecError(f"kind {name!r} from {entry.package} ({entry.value}) names itself "
+                        f"{getattr(obj, 'name', None)!r}")
+    return obj
+
+
+def has(name: str) -> bool:
+    """True when a kind of this name is installed."""
+    return name in entries()
