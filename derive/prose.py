@@ -1,9 +1,10 @@
-"""Plain text from a spec to LaTeX: everything escaped, `$…$` math checked against a whitelist."""
+"""Plain text from a spec to LaTeX: everything escaped, `$…$` math parsed against a grammar (texmath)."""
 from __future__ import annotations
 
 import re
 
 from .latex import Latex
+from .texmath import COMMANDS, MathError, parse
 
 SPECIALS = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "&": r"\&", "%": r"\%",
             "#": r"\#", "_": r"\_", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
@@ -24,21 +25,11 @@ UNICODE["ς"] = r"\ensuremath{\varsigma}"
 for _ch, _cmd in zip("ΓΔΘΛΞΠΦΨΩ", "Gamma Delta Theta Lambda Xi Pi Phi Psi Omega".split()):
     UNICODE[_ch] = rf"\ensuremath{{\{_cmd}}}"
 
-MATH_COMMANDS = set("""
-alpha beta gamma delta epsilon varepsilon zeta eta theta vartheta iota kappa lambda mu nu xi pi rho sigma tau
-upsilon phi varphi chi psi omega Gamma Delta Theta Lambda Xi Pi Sigma Upsilon Phi Psi Omega
-frac dfrac tfrac sqrt sum prod int log ln exp max min arg argmax argmin lim sin cos tan tanh sigma
-cdot times div pm mp le leq ge geq ne neq approx equiv sim propto in notin subset subseteq cup cap
-to rightarrow leftarrow Rightarrow mapsto infty partial nabla hat bar tilde vec dot ddot mathbf mathrm mathit
-mathcal mathbb boldsymbol text operatorname left right big Big bigl bigr Bigl Bigr lfloor rfloor lceil rceil
-langle rangle ldots cdots vdots ddots quad qquad top intercal circ odot otimes oplus prime mid lVert rVert Vert
-""".split())
-MATH_SYMBOLS = {",", ";", ":", "!", " ", "{", "}", "|", "\\"}   # \, \; \: \! \  \{ \} \| \\
-MATH_ALLOWED_CHARS = re.compile(r"[A-Za-z0-9\s+\-*/=<>()\[\]{}^_.,;:!'|]*")
+MATH_COMMANDS = COMMANDS     # the whitelist, kept under its old name
 
 
 class UnsafeText(ValueError):
-    """Raised when `$…$` math uses something outside the whitelist."""
+    """Raised when `$…$` math is outside the grammar of derive/texmath.py."""
 
 
 def escape(text: str) -> Latex:
@@ -57,31 +48,11 @@ def escape(text: str) -> Latex:
 
 
 def check_math(math: str) -> Latex:
-    """Validate inline math: whitelisted commands only, balanced braces, no `^^`, no `#`, `%`, `&`, `~`."""
-    if "^^" in math:
-        raise UnsafeText("'^^' is not allowed in math")
-    for m in re.finditer(r"\\([A-Za-z]+|.?)", math):
-        name = m.group(1)
-        if name.isalpha() and name not in MATH_COMMANDS:
-            raise UnsafeText(f"\\{name} is not allowed in math (allowed: Greek letters, \\frac, \\sqrt, \\sum, "
-                             "\\hat, \\mathbf, \\text and other formula commands)")
-        if not name.isalpha() and name not in MATH_SYMBOLS:
-            raise UnsafeText(f"'\\{name}' is not allowed in math")
-    stripped = re.sub(r"\\([A-Za-z]+|.)", "", math)
-    bad = [c for c in stripped if not MATH_ALLOWED_CHARS.fullmatch(c)]
-    if bad:
-        raise UnsafeText(f"character {bad[0]!r} is not allowed in math")
-    depth = 0
-    for m in re.finditer(r"\\.|[{}]", math):
-        tok = m.group(0)
-        depth += tok == "{"
-        depth -= tok == "}"
-        if depth < 0:
-            raise UnsafeText("unbalanced braces in math")
-    if depth:
-        raise UnsafeText("unbalanced braces in math")
-    if re.search(r"\\text\s*\{[^}]*\\", math):
-        raise UnsafeText("commands inside \\text{} are not allowed")
+    """Validate inline math by parsing it (derive/texmath.py): what passes compiles in the document's preamble."""
+    try:
+        parse(math)
+    except MathError as exc:
+        raise UnsafeText(str(exc)) from None
     return Latex(math)
 
 

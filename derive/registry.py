@@ -39,8 +39,10 @@ def entries() -> dict[str, Entry]:
         found.setdefault(ep.name, entry)
     if not any(e.package == OWN for e in found.values()):
         found = {**_builtin_fallback(), **found}
-    own = {n: e for n, e in found.items() if e.package == OWN}
-    return {**own, **{n: e for n, e in found.items() if e.package != OWN}}
+    from .kinds import BUILTIN
+    order = {name: i for i, name in enumerate(BUILTIN)}
+    own = sorted((e for e in found.values() if e.package == OWN), key=lambda e: order.get(e.name, len(order)))
+    return {**{e.name: e for e in own}, **{n: e for n, e in found.items() if e.package != OWN}}
 
 
 def _group() -> list[Any]:
