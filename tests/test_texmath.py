@@ -176,11 +176,11 @@ def test_bad_math_in_a_spec_is_a_spec_error(bad_spec, math, message):
         title: T
         problems:
           - id: q1
-            kind: text
+            kind: softmax
+            logits: [1, 2]
             statement: 'see ${math}$'
-            answer: hi
         """)
-    assert err == f"spec.yaml:5: q1.statement: {message}"
+    assert err == f"spec.yaml:6: q1.statement: {message}"
 
 
 def preamble() -> str:
