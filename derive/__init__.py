@@ -6,13 +6,12 @@
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from .errors import BuildError, CheckFailed, SpecError
 from .limits import Limits
 
-__all__ = ["load", "solve", "check", "build", "SpecError", "CheckFailed", "BuildError", "Limits",
-           "softmax", "batch_norm", "conv2d", "pool", "dropout", "forward", "backprop", "network", "text"]
+__all__ = ["load", "solve", "check", "build", "kinds", "helper", "SpecError", "CheckFailed", "BuildError", "Limits"]
 __version__ = "0.1.0"
 
 
@@ -30,8 +29,14 @@ def solve(problem: Any, seed: int = 0, digits: int = 4, limits: Limits | None = 
 
 def build(*specs: Any, out: Any = "build", pdf: bool = True, questions: bool = False) -> list:
     """Build specs as `derive build` does; returns the paths written."""
-    from .build import build_specs
-    return build_specs([str(s) for s in specs], out, pdf=pdf, questions=questions)
+    from .build import build_spec
+    return [path for spec in specs for path in build_spec(spec, out, pdf=pdf, questions=questions).paths]
+
+
+def kinds() -> list[str]:
+    """The names of every installed kind."""
+    from .registry import names
+    return names()
 
 
 def check(spec: Any, answers: Any, min_digits: int | None = None, rtol: Any = None):
@@ -40,55 +45,29 @@ def check(spec: Any, answers: Any, min_digits: int | None = None, rtol: Any = No
     return _check(spec, answers, min_digits=min_digits, rtol=rtol)
 
 
-def _kind(kind: str, **fields: Any):
-    """Solve a problem of `kind` from keyword fields (`seed=`, `digits=`, `id=` work as in a spec)."""
-    return solve({"kind": kind, **fields})
+def helper(kind: str) -> Callable[..., Any]:
+    """The plain Python helper of a kind: positional arguments as the kind names them, the rest as keywords."""
+    from .registry import get
+    definition = get(kind)
+    names = definition.helper_arguments()
+
+    def solve_kind(*args: Any, **fields: Any):
+        if len(args) > len(names):
+            raise TypeError(f"{kind}() takes at most {len(names)} positional arguments ({', '.join(names)})")
+        given = {n: v for n, v in zip(names, args) if v is not None}
+        return solve({"kind": kind, **given, **fields})
+    solve_kind.__name__ = solve_kind.__qualname__ = kind
+    solve_kind.__doc__ = f"{definition.summary or kind} (positional: {', '.join(names)}; other fields as keywords)."
+    return solve_kind
 
 
-def softmax(logits: Any, **fields: Any):
-    """Softmax (and cross-entropy with `target=`) of logits."""
-    return _kind("softmax", logits=logits, **fields)
+def __getattr__(name: str) -> Any:
+    """`derive.softmax(...)` and a helper for every installed kind, a plugin's too."""
+    from .registry import has
+    if not name.startswith("_") and has(name):
+        return helper(name)
+    raise AttributeError(f"module 'derive' has no attribute {name!r}")
 
 
-def batch_norm(x: Any, **fields: Any):
-    """Batch normalization of `x` (gamma, beta, eps, variance, upstream as keywords)."""
-    return _kind("batch_norm", x=x, **fields)
-
-
-def conv2d(image: Any, kernel: Any = None, **fields: Any):
-    """2-D cross-correlation of an image with a kernel (or `kernels=`)."""
-    if kernel is not None:
-        fields["kernel"] = kernel
-    return _kind("conv2d", image=image, **fields)
-
-
-def pool(image: Any, size: Any, **fields: Any):
-    """Max or average pooling."""
-    return _kind("pool", image=image, size=size, **fields)
-
-
-def dropout(activations: Any, keep_prob: Any, **fields: Any):
-    """Dropout with a given or seeded mask."""
-    return _kind("dropout", activations=activations, keep_prob=keep_prob, **fields)
-
-
-def forward(input: Any, layers: Any, **fields: Any):  # noqa: A002 (the spec's field name)
-    """A forward pass through dense layers."""
-    return _kind("forward", input=input, layers=layers, **fields)
-
-
-def backprop(inputs: Any, targets: Any, layers: Any, **fields: Any):
-    """One forward and backward pass on a batch, and the gradient-descent update."""
-    return _kind("backprop", inputs=inputs, targets=targets, layers=layers, **fields)
-
-
-def network(input: Any, layers: Any = None, **fields: Any):  # noqa: A002
-    """Shapes, parameters and multiplications of an architecture (or `designs=`)."""
-    if layers is not None:
-        fields["layers"] = layers
-    return _kind("network", input=input, **fields)
-
-
-def text(answer: str, **fields: Any):
-    """A written answer."""
-    return _kind("text", answer=answer, **fields)
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(kinds()))

@@ -39,6 +39,9 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--pdf", action="store_true", help="also typeset a marked copy into DIR")
     c.add_argument("-o", "--out", default="build", metavar="DIR", help="folder for --pdf (default: build/)")
     c.add_argument("--limit", action="append", default=[], metavar="NAME=VALUE", help="change a size limit")
+    k = sub.add_parser("kinds", help="list every installed kind: its package, fields and answers",
+                       description="List every kind derive knows (its own and installed plugins).")
+    k.add_argument("--json", action="store_true", help="print the listing as JSON")
     return top
 
 
@@ -52,6 +55,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "check":
         from .grading.run import run
         return run(args)
+    if args.command == "kinds":
+        return run_kinds(args)
     parser().print_help(sys.stderr)
     return EXIT_BAD_INPUT
 
@@ -84,6 +89,16 @@ def run_build(args: argparse.Namespace) -> int:
             print(f"{shown}: {kind}: {exc}", file=sys.stderr)
             status = max(status, EXIT_FAILED) if status != EXIT_BAD_INPUT else status
     return status
+
+
+def run_kinds(args: argparse.Namespace) -> int:
+    """`derive kinds [--json]`; a kind declared by two distributions is exit 2."""
+    from .kinds_cli import run
+    try:
+        return run(args.json)
+    except SpecError as exc:
+        print(f"derive: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
 
 
 def entry() -> None:  # pragma: no cover

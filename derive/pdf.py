@@ -56,7 +56,7 @@ class Job:
 
     source: Path
     folder: Path
-    text: str
+    source_text: str
     fmt: Path | None = None     # the cached format holding the fixed preamble; doc.tex then holds the rest
     passes: int = 0
     code: int | None = None
@@ -67,12 +67,12 @@ class Job:
 
     def offset(self) -> int:
         """Lines of the source that doc.tex does not hold (they are in the format)."""
-        return self.text.count("\n") - self.rest().count("\n")
+        return self.source_text.count("\n") - self.rest().count("\n")
 
     def rest(self) -> str:
         """What doc.tex holds: all of the source, or what follows the fixed preamble when a format is used."""
-        parts = texformat.split(self.text) if self.fmt is not None else None
-        return parts[1] if parts else self.text
+        parts = texformat.split(self.source_text) if self.fmt is not None else None
+        return parts[1] if parts else self.source_text
 
 
 def compile_pdf(tex_path: Path) -> Path:
@@ -112,7 +112,7 @@ def use_formats(jobs: list[Job], engine: str) -> None:
     """Give each job the cached format of its fixed preamble (dumped once per preamble), then write doc.tex."""
     formats: dict[str, Path | None] = {}
     for job in jobs:
-        parts = texformat.split(job.text)
+        parts = texformat.split(job.source_text)
         if parts is not None:
             if parts[0] not in formats:
                 formats[parts[0]] = texformat.format_for(parts[0], engine, run_one)

@@ -42,6 +42,9 @@ UNKNOWN_COMMAND = (" is not allowed in math (allowed: Greek letters, \\frac, \\s
 TOKEN = re.compile(r"\\([A-Za-z]+)|\\(.?)|([{}^_])|([ \t\n]+)|(.)", re.S)
 
 
+TEXT_MODE, NAMED_OPERATOR = "text operatorname".split()   # the commands whose argument is words
+
+
 class MathError(ValueError):
     """Math outside the grammar (prose.check_math turns it into UnsafeText)."""
 
@@ -50,7 +53,7 @@ class Tok(NamedTuple):
     """One token: kind is cmd (\\name), sym (\\, \\{ …), char, space, or one of { } ^ _."""
 
     kind: str
-    text: str
+    lexeme: str
 
 
 RIGHT, PRIME, CLOSE, CARET = Tok("cmd", "right"), Tok("char", "'"), Tok("}", "}"), Tok("^", "^")
@@ -59,7 +62,7 @@ OPEN_BRACKET, CLOSE_BRACKET, STAR = Tok("char", "["), Tok("char", "]"), Tok("cha
 
 def show(tok: Tok) -> str:
     """A token as the user wrote it."""
-    return "\\" + tok.text if tok.kind in ("cmd", "sym") else tok.text
+    return "\\" + tok.lexeme if tok.kind in ("cmd", "sym") else tok.lexeme
 
 
 def tokenize(math: str) -> list[Tok]:
@@ -73,14 +76,14 @@ def lex(math: str) -> list[Tok]:
     """The tokens, checked by the lexical rules: known commands only, allowed characters, balanced braces."""
     toks = tokenize(math)
     for tok in toks:
-        if tok.kind == "cmd" and tok.text not in COMMANDS:
-            raise MathError("\\" + tok.text + UNKNOWN_COMMAND)
-        if tok.kind == "sym" and tok.text not in CONTROL_SYMBOLS:
-            why = " (no line breaks inside $…$)" if tok.text == "\\" else ""
-            raise MathError(f"'\\{tok.text}' is not allowed in math{why}")
+        if tok.kind == "cmd" and tok.lexeme not in COMMANDS:
+            raise MathError("\\" + tok.lexeme + UNKNOWN_COMMAND)
+        if tok.kind == "sym" and tok.lexeme not in CONTROL_SYMBOLS:
+            why = " (no line breaks inside $…$)" if tok.lexeme == "\\" else ""
+            raise MathError(f"'\\{tok.lexeme}' is not allowed in math{why}")
     for tok in toks:
-        if tok.kind == "char" and not (tok.text in LETTERS or tok.text in DIGITS or tok.text in PUNCTUATION):
-            raise MathError(f"character {tok.text!r} is not allowed in math")
+        if tok.kind == "char" and not (tok.lexeme in LETTERS or tok.lexeme in DIGITS or tok.lexeme in PUNCTUATION):
+            raise MathError(f"character {tok.lexeme!r} is not allowed in math")
     depth = 0
     for tok in toks:
         depth += (tok.kind == "{") - (tok.kind == "}")
@@ -188,7 +191,7 @@ class Parser:
         if self.peek().kind == "{":
             self.group()
         elif (tok := self.take()).kind == "cmd":
-            self.command(tok.text)
+            self.command(tok.lexeme)
 
     def group(self) -> None:
         """`{ math }`."""
@@ -208,8 +211,8 @@ class Parser:
             self.group()
             return
         self.take()
-        if (tok.kind == "char" and tok != PRIME or tok.kind == "cmd" and tok.text in SYMBOLS
-                or tok.kind == "sym" and tok.text in BARE_CONTROL_SYMBOLS):
+        if (tok.kind == "char" and tok != PRIME or tok.kind == "cmd" and tok.lexeme in SYMBOLS
+                or tok.kind == "sym" and tok.lexeme in BARE_CONTROL_SYMBOLS):
             return
         where = "x" + owner if owner in ("^", "_") else owner
         raise MathError(f"{show(tok)} must be in braces as the argument of {owner}, as in {where}{{{show(tok)}…}}")
@@ -230,7 +233,7 @@ class Parser:
             self.delimiter(owner)
         elif name == "sqrt":
             self.sqrt()
-        elif name == "text":
+        elif name == TEXT_MODE:
             self.copied(lambda: self.word(owner, LETTERS | DIGITS | PUNCTUATION | {" "},
                                           "only letters, digits, spaces and punctuation, as in \\text{ if }"))
         elif name == "operatorname":
@@ -244,7 +247,7 @@ class Parser:
     def word(self, owner: str, allowed: frozenset[str], rule: str, bare: bool = False, letter: bool = False) -> None:
         """`{…}` of plain characters from `allowed`, or one bare character if `bare`; `letter`: at least one."""
         tok = self.peek()
-        if bare and tok is not None and tok.kind == "char" and tok.text in allowed:
+        if bare and tok is not None and tok.kind == "char" and tok.lexeme in allowed:
             self.take()
             return
         if tok is None or tok.kind != "{":
@@ -252,7 +255,7 @@ class Parser:
         self.take()
         chars = set()
         while (tok := self.take(skip=False)) is not None and tok.kind != "}":
-            text = show(tok) if tok.kind == "sym" else tok.text
+            text = show(tok) if tok.kind == "sym" else tok.lexeme
             if tok.kind not in ("char", "space", "sym") or text not in allowed:
                 raise MathError(f"'{show(tok)}' is not allowed in {owner}{{}}: it takes {rule}")
             chars.add(text)
@@ -285,9 +288,9 @@ class Parser:
     def delimiter(self, owner: str) -> str:
         """The delimiter after `\\left`, `\\right` or `\\big`."""
         tok = self.take()
-        if tok is not None and (tok.kind == "char" and tok.text in DELIMITER_CHARS
-                                or tok.kind == "sym" and tok.text in BARE_CONTROL_SYMBOLS
-                                or tok.kind == "cmd" and tok.text in DELIMITER_COMMANDS):
+        if tok is not None and (tok.kind == "char" and tok.lexeme in DELIMITER_CHARS
+                                or tok.kind == "sym" and tok.lexeme in BARE_CONTROL_SYMBOLS
+                                or tok.kind == "cmd" and tok.lexeme in DELIMITER_COMMANDS):
             return show(tok)
         raise MathError(f"{owner} needs a delimiter after it: one of {DELIMITERS_SHOWN}")
 

@@ -112,7 +112,7 @@ def test_valid_corpus_is_accepted(math):
 
 
 def test_valid_corpus_covers_every_command():
-    used = {tok.text for math in VALID for tok in tokenize(math) if tok.kind == "cmd"}
+    used = {tok.lexeme for math in VALID for tok in tokenize(math) if tok.kind == "cmd"}
     assert COMMANDS - used == set()
     assert len(VALID) >= 40
 
