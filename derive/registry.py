@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import importlib
+import tomllib
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 from .errors import SpecError
@@ -37,10 +39,10 @@ def entries() -> dict[str, Entry]:
             raise SpecError(f"kind {ep.name!r} is declared twice: by {found[ep.name].package} "
                             f"({found[ep.name].value}) and by {package} ({ep.value}); uninstall one")
         found.setdefault(ep.name, entry)
+    declared = _declared_in_checkout()
     if not any(e.package == OWN for e in found.values()):
-        found = {**_builtin_fallback(), **found}
-    from .kinds import BUILTIN
-    order = {name: i for i, name in enumerate(BUILTIN)}
+        found = {**declared, **found}
+    order = {name: i for i, name in enumerate(declared)}
     own = sorted((e for e in found.values() if e.package == OWN), key=lambda e: order.get(e.name, len(order)))
     return {**{e.name: e for e in own}, **{n: e for n, e in found.items() if e.package != OWN}}
 
@@ -50,10 +52,18 @@ def _group() -> list[Any]:
     return list(metadata.entry_points(group=GROUP))
 
 
-def _builtin_fallback() -> dict[str, Entry]:
-    """derive's own kinds when its metadata is not installed (a source checkout on sys.path)."""
-    from .kinds import BUILTIN
-    return {name: Entry(name, OWN, value) for name, value in BUILTIN.items()}
+def _declared_in_checkout() -> dict[str, Entry]:
+    """derive's own kinds as its pyproject.toml declares them, in order (a source checkout; else none)."""
+    path = Path(__file__).resolve().parent.parent / "pyproject.toml"
+    try:
+        with path.open("rb") as handle:
+            project = tomllib.load(handle).get("project", {})
+    except (OSError, tomllib.TOMLDecodeError):
+        return {}
+    if project.get("name") != OWN:
+        return {}
+    table = project.get("entry-points", {}).get(GROUP, {})
+    return {name: Entry(name, OWN, value) for name, value in table.items()}
 
 
 def names() -> list[str]:
