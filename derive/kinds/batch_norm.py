@@ -7,8 +7,10 @@ import numpy as np
 import sympy
 
 from .. import fields as F
+from ..kind import AnswerSpec, Kind
 from ..latex import Latex, chain, decimals, tex
 from ..problem import Problem
+from ..slipkit import Answers, Slip, Variant, mapped, negated, nonzero, setting, transposed
 from ..solution import Solution
 
 SHOWN_FEATURES = 3
@@ -25,13 +27,13 @@ FIELDS = F.table(
 
 def _columns(p: Problem) -> list[list[sympy.Rational]]:
     """One list per feature (a vector x is one feature over the batch)."""
-    if isinstance(p.x[0], list):
-        return [list(col) for col in zip(*p.x)]
-    return [list(p.x)]
+    if isinstance(p.fields.x[0], list):
+        return [list(col) for col in zip(*p.fields.x)]
+    return [list(p.fields.x)]
 
 
 def _per_feature(p: Problem, name: str) -> list[sympy.Rational]:
-    value, features = p.values[name], len(_columns(p))
+    value, features = getattr(p.fields, name), len(_columns(p))
     if isinstance(value, list):
         return value
     return [value] * features
@@ -40,20 +42,20 @@ def _per_feature(p: Problem, name: str) -> list[sympy.Rational]:
 def validate(p: Problem) -> None:
     """Shapes of gamma, beta, upstream; enough samples; a nonzero variance when eps is 0."""
     features = len(_columns(p))
-    matrix_x = isinstance(p.x[0], list)
+    matrix_x = isinstance(p.fields.x[0], list)
     for name in ("gamma", "beta"):
-        value = p.values[name]
+        value = getattr(p.fields, name)
         if isinstance(value, list) and len(value) != features:
             if not matrix_x:
                 raise p.error(name, f"a vector x is one feature: give {name} as one number, not a list")
             raise p.error(name, f"expected one {name} per feature ({features}), got {len(value)}")
-    if p.upstream is not None and F.shape(p.upstream) != F.shape(p.x):
-        raise p.error("upstream", f"expected the shape of x ({F.shape_text(F.shape(p.x))}), "
-                                  f"got {F.shape_text(F.shape(p.upstream))}")
+    if p.fields.upstream is not None and F.shape(p.fields.upstream) != F.shape(p.fields.x):
+        raise p.error("upstream", f"expected the shape of x ({F.shape_text(F.shape(p.fields.x))}), "
+                                  f"got {F.shape_text(F.shape(p.fields.upstream))}")
     n = len(_columns(p)[0])
-    if p.variance == "unbiased" and n < 2:
+    if p.fields.variance == "unbiased" and n < 2:
         raise p.error("variance", "unbiased variance needs at least 2 samples")
-    if p.eps == 0:
+    if p.fields.eps == 0:
         for j, col in enumerate(_columns(p)):
             if all(v == col[0] for v in col):
                 where = "feature" if matrix_x else "batch"
@@ -76,7 +78,7 @@ def solve(p: Problem) -> Solution:
     d = p.digits
     cols = _columns(p)
     gammas, betas = _per_feature(p, "gamma"), _per_feature(p, "beta")
-    unbiased = p.variance == "unbiased"
+    unbiased = p.fields.variance == "unbiased"
     n = len(cols[0])
     divisor = "N - 1" if unbiased else "N"
     s.step("The batch-norm transform",
@@ -86,17 +88,17 @@ def solve(p: Problem) -> Solution:
            text=f"Each feature is normalized over the batch of $N = {n}$ samples"
                 + (" with the unbiased (sample) variance, divided by $N - 1$" if unbiased else
                    " with the biased (population) variance, divided by $N$, as batch norm does in training")
-                + f"; $\\varepsilon = {tex(p.eps)}$.")
+                + f"; $\\varepsilon = {tex(p.fields.eps)}$.")
     means, variances, xhats, outputs = [], [], [], []
     for j, col in enumerate(cols):
-        mean, var, std, xhat = _stats(col, p.eps, unbiased)
+        mean, var, std, xhat = _stats(col, p.fields.eps, unbiased)
         y = [sympy.expand(gammas[j] * v + betas[j]) for v in xhat]
         means.append(mean), variances.append(var), xhats.append(xhat), outputs.append(y)
         if j < SHOWN_FEATURES:
             _show_feature(s, p, j, col, mean, var, std, xhat, y, gammas[j], betas[j], len(cols) > 1)
     if len(cols) > SHOWN_FEATURES:
         s.step(f"Features {SHOWN_FEATURES} to {len(cols) - 1}", text="The same steps, feature by feature.")
-    matrix_x = isinstance(p.x[0], list)
+    matrix_x = isinstance(p.fields.x[0], list)
     rows = (lambda cs: [list(r) for r in zip(*cs)]) if matrix_x else (lambda cs: cs[0])
     one = (lambda v: v) if matrix_x else (lambda v: v[0])
     s.answer("mean", one(means), symbol=r"\mu")
@@ -108,7 +110,7 @@ def solve(p: Problem) -> Solution:
         if total != 0 and abs(sympy.N(total, 50)) > sympy.Float("1e-45"):
             raise AssertionError(f"{p.id}: normalized feature {j} does not have mean 0")
     s.check("The normalized values have mean 0 exactly" + (" in every feature." if matrix_x else "."))
-    if p.upstream is not None:
+    if p.fields.upstream is not None:
         _backward(s, p, cols, xhats, variances, gammas)
     return s
 
@@ -118,7 +120,7 @@ def _show_feature(s: Solution, p: Problem, j: int, col: list, mean, var, std, xh
     """The worked steps of one feature."""
     d, n = p.digits, len(col)
     tag = f" (feature {j})" if several else ""
-    unbiased = p.variance == "unbiased"
+    unbiased = p.fields.variance == "unbiased"
     m = n - 1 if unbiased else n
     sum_x = " + ".join(tex(v) if v >= 0 else f"({tex(v)})" for v in col)
     sq = " + ".join(f"({tex(v)} - {tex(mean) if mean >= 0 else '(' + tex(mean) + ')'})^2" for v in col)
@@ -127,7 +129,7 @@ def _show_feature(s: Solution, p: Problem, j: int, col: list, mean, var, std, xh
            chain(Latex(r"\mu"), Latex(r"\frac{%s}{%d}" % (sum_x, n)), mean, approx_digits=d),
            chain(Latex(r"\sigma^2"), Latex(r"\frac{%s}{%d}" % (sq, m)), Latex(r"\frac{%s}{%d}" % (sq_values, m)),
                  var, approx_digits=d),
-           chain(Latex(r"\sqrt{\sigma^2 + \varepsilon}"), Latex(r"\sqrt{%s + %s}" % (tex(var), tex(p.eps))), std,
+           chain(Latex(r"\sqrt{\sigma^2 + \varepsilon}"), Latex(r"\sqrt{%s + %s}" % (tex(var), tex(p.fields.eps))), std,
                  approx_digits=d))
     s.step("Normalize, then scale and shift" + tag,
            chain(Latex(r"\hat{\mathbf{x}} = \frac{\mathbf{x} - %s}{%s}" % (tex(mean), tex(std))), xhat,
@@ -138,13 +140,13 @@ def _show_feature(s: Solution, p: Problem, j: int, col: list, mean, var, std, xh
 def _backward(s: Solution, p: Problem, cols, xhats, variances, gammas) -> None:
     """dL/dγ = Σ g·x̂, dL/dβ = Σ g, dL/dx = γ/σ·(g − mean(g) − x̂·Σ(g x̂)/M) with M the variance's divisor."""
     d = p.digits
-    matrix_x = isinstance(p.x[0], list)
-    g_cols = [list(c) for c in zip(*p.upstream)] if matrix_x else [list(p.upstream)]
+    matrix_x = isinstance(p.fields.x[0], list)
+    g_cols = [list(c) for c in zip(*p.fields.upstream)] if matrix_x else [list(p.fields.upstream)]
     n = len(cols[0])
-    m = n - 1 if p.variance == "unbiased" else n
+    m = n - 1 if p.fields.variance == "unbiased" else n
     grad_gamma, grad_beta, grad_x = [], [], []
     for j, (g, xhat) in enumerate(zip(g_cols, xhats)):
-        std = sympy.sqrt(variances[j] + p.eps)
+        std = sympy.sqrt(variances[j] + p.fields.eps)
         sum_g = sympy.Add(*g)
         sum_gx = sympy.expand(sympy.Add(*[a * b for a, b in zip(g, xhat)]))
         grad_gamma.append(sum_gx)
@@ -171,21 +173,21 @@ def _backward(s: Solution, p: Problem, cols, xhats, variances, gammas) -> None:
 
 def recompute(p: Problem) -> dict[str, Any]:
     """Independent float64 forward and backward (the textbook vectorized formulas)."""
-    x = np.array(p.x, dtype=float)
+    x = np.array(p.fields.x, dtype=float)
     x2 = x.reshape(-1, 1) if x.ndim == 1 else x
     gamma = np.array(_per_feature(p, "gamma"), dtype=float)
     beta = np.array(_per_feature(p, "beta"), dtype=float)
-    ddof = 1 if p.variance == "unbiased" else 0
+    ddof = 1 if p.fields.variance == "unbiased" else 0
     mean = x2.mean(axis=0)
     var = x2.var(axis=0, ddof=ddof)
-    std = np.sqrt(var + float(p.eps))
+    std = np.sqrt(var + float(p.fields.eps))
     xhat = (x2 - mean) / std
     y = gamma * xhat + beta
     squeeze = (lambda a: a[:, 0]) if x.ndim == 1 else (lambda a: a)
     scalar = (lambda a: float(a[0])) if x.ndim == 1 else (lambda a: a)
     out = {"mean": scalar(mean), "variance": scalar(var), "normalized": squeeze(xhat), "output": squeeze(y)}
-    if p.upstream is not None:
-        g = np.array(p.upstream, dtype=float).reshape(x2.shape)
+    if p.fields.upstream is not None:
+        g = np.array(p.fields.upstream, dtype=float).reshape(x2.shape)
         n = x2.shape[0]
         dxhat = g * gamma
         dvar = np.sum(dxhat * (x2 - mean), axis=0) * -0.5 * std ** -3
@@ -194,3 +196,115 @@ def recompute(p: Problem) -> dict[str, Any]:
         out.update(grad_x=squeeze(dx), grad_gamma=scalar(np.sum(g * xhat, axis=0)),
                    grad_beta=scalar(np.sum(g, axis=0)))
     return out
+
+
+# ---- slips ------------------------------------------------------------------------------------------
+
+def _shaped(p: Problem, cols: list[list]) -> Any:
+    """Per-feature columns back in x's shape."""
+    return transposed(cols) if isinstance(p.fields.x[0], list) else cols[0]
+
+
+def _divided_by_variance(p: Problem, a: Answers) -> Answers:
+    """x̂ = (x − μ)/(σ² + ε) and y = γx̂ + β: the variance where the standard deviation belongs."""
+    cols = _columns(p)
+    means = a["mean"] if isinstance(a["mean"], list) else [a["mean"]]
+    variances = a["variance"] if isinstance(a["variance"], list) else [a["variance"]]
+    gammas, betas = _per_feature(p, "gamma"), _per_feature(p, "beta")
+    xhat, y = [], []
+    for j, col in enumerate(cols):
+        denominator = variances[j] + p.fields.eps
+        if denominator == 0:
+            raise ZeroDivisionError
+        xhat.append([(v - means[j]) / denominator for v in col])
+        y.append([sympy.expand(gammas[j] * v + betas[j]) for v in xhat[-1]])
+    return {"normalized": _shaped(p, xhat), "output": _shaped(p, y)}
+
+
+def variance_for_std(p: Problem, answers: Answers) -> list[Variant]:
+    """Dividing by σ² (+ ε) instead of √(σ² + ε)."""
+    return [Variant("the variance σ² used where the standard deviation σ = √(σ² + ε) belongs: "
+                    "normalized as (x − μ)/σ²", transform=_divided_by_variance)]
+
+
+def std_for_variance(p: Problem, answers: Answers) -> list[Variant]:
+    """The standard deviation reported as the variance."""
+    return [Variant("the standard deviation σ given where the variance σ² belongs",
+                    transform=lambda _p, a: {"variance": mapped(a["variance"], sympy.sqrt)})]
+
+
+def beta_sign(p: Problem, answers: Answers) -> list[Variant]:
+    """y = γx̂ − β."""
+    if not nonzero(p.fields.beta):
+        return []
+    return [Variant("the sign of β flipped: y = γ·(normalized x) − β",
+                    modify=setting(beta=negated(p.fields.beta)))]
+
+
+def population_sample(p: Problem, answers: Answers) -> list[Variant]:
+    """Dividing by N − 1 instead of N, or the reverse."""
+    if p.fields.variance == "biased":
+        if len(_columns(p)[0]) < 2:
+            return []
+        return [Variant("the sample variance (divided by N − 1) used instead of the population variance "
+                        "(divided by N)", modify=setting(variance="unbiased"))]
+    return [Variant("the population variance (divided by N) used instead of the sample variance "
+                    "(divided by N − 1)", modify=setting(variance="biased"))]
+
+
+def eps_forgotten(p: Problem, answers: Answers) -> list[Variant]:
+    """√σ² instead of √(σ² + ε)."""
+    if p.fields.eps == 0:
+        return []
+    return [Variant(f"ε = {p.fields.eps} left out of √(σ² + ε)", modify=setting(eps=sympy.Integer(0)))]
+
+
+def mean_for_sum(p: Problem, answers: Answers) -> list[Variant]:
+    """∂L/∂γ and ∂L/∂β averaged over the batch instead of summed."""
+    if "grad_beta" not in answers:
+        return []
+    n = len(_columns(p)[0])
+    return [Variant("the mean over the batch taken where the gradient is the sum over it",
+                    transform=lambda _p, a: {k: mapped(a[k], lambda v: v / n) for k in ("grad_gamma", "grad_beta")})]
+
+
+class BatchNorm(Kind):
+    """Batch normalization over the batch, forward and (with `upstream`) backward."""
+
+    name = "batch_norm"
+    summary = "batch norm: mean, variance, normalized, scaled and shifted; with upstream, the backward pass"
+    fields = FIELDS
+    answers = {"mean": AnswerSpec(),
+               "variance": AnswerSpec(depends=("mean",)),
+               "normalized": AnswerSpec(depends=("mean", "variance")),
+               "output": AnswerSpec(depends=("normalized",)),
+               "grad_x": AnswerSpec(depends=("normalized", "variance")),
+               "grad_gamma": AnswerSpec(depends=("normalized",)),
+               "grad_beta": AnswerSpec()}
+    slips = (
+        Slip("variance_for_std", "the variance used where the standard deviation belongs", variance_for_std),
+        Slip("std_for_variance", "the standard deviation given where the variance belongs", std_for_variance),
+        Slip("beta_sign", "the sign of β flipped", beta_sign),
+        Slip("population_sample", "population vs sample variance (N vs N − 1)", population_sample),
+        Slip("eps_forgotten", "ε forgotten in √(σ² + ε)", eps_forgotten),
+        Slip("bn_mean_for_sum", "the mean instead of the sum in ∂L/∂γ, ∂L/∂β", mean_for_sum),
+    )
+    examples = ({"x": [2, 4, 6, 8, 10], "gamma": 2, "beta": 1, "eps": 0.5, "upstream": [1, 2, 3, 4, 6]},
+                {"x": [[1, 2], [3, 5], [5, 11]], "gamma": [1, 0.5], "beta": [0, -1], "variance": "unbiased"})
+    positional = ("x",)
+
+    def validate(self, p: Problem) -> None:
+        validate(p)
+
+    def solve(self, p: Problem) -> Solution:
+        return solve(p)
+
+    def recompute(self, p: Problem) -> dict[str, Any]:
+        return recompute(p)
+
+    def answer_names(self, p: Problem) -> list[str]:
+        names = list(self.answers)
+        return names if p.fields.upstream is not None else names[:4]
+
+
+KIND = BatchNorm()

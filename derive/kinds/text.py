@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 from .. import fields as F
+from ..kind import Kind
+from ..latex import Latex
 from ..problem import Problem
 from ..prose import UnsafeText, to_latex
 from ..solution import Solution
@@ -25,7 +27,7 @@ FIELDS = F.table(answer=F.Field(_answer, required=True))
 def solve(p: Problem) -> Solution:
     """The written answer, as given."""
     s = Solution(p)
-    s.step("Answer", text=p.answer)
+    s.step("Answer", text=p.fields.answer)
     return s
 
 
@@ -33,3 +35,29 @@ def recompute(p: Problem) -> dict:
     """Nothing numeric to recompute."""
     return {}
 
+
+
+class Text(Kind):
+    """A written answer: no numbers, no slips; the question sheet never shows the answer."""
+
+    name = "text"
+    summary = "a written answer (plain text with $…$ math), shown in the key only"
+    fields = FIELDS
+    answers: dict = {}
+    examples = ({"answer": "Batch norm normalizes each feature over the batch: $\\hat{x} = (x - \\mu)/\\sigma$."},)
+    positional = ("answer",)
+
+    def solve(self, p: Problem) -> Solution:
+        return solve(p)
+
+    def recompute(self, p: Problem) -> dict:
+        return recompute(p)
+
+    def answer_names(self, p: Problem) -> list[str]:
+        return []
+
+    def given(self, p: Problem) -> list[tuple[str, Latex]]:
+        return []
+
+
+KIND = Text()
