@@ -94,6 +94,19 @@ class Kind:
         """The AnswerSpec of an answer name as the solution gives it (a kind with prefixed names overrides)."""
         return self.answers.get(answer, AnswerSpec())
 
+    def value_before(self, p: Problem, answer: str, answers: Answers) -> Any:
+        """For an answer that updates a value (§12), the value before the update, shaped like the answer."""
+        spec = self.spec_of(answer)
+        return answers.get(spec.update_of) if spec.update_of else None
+
+    def follow(self, p: Problem, answer: str, given: Answers) -> Any:
+        """The answer recomputed from a student's values of the answers it depends on (§12), or None.
+
+        `given` holds the student's exact values of some of `spec_of(answer).depends`; a kind that can redo the
+        step from them returns the value that follows (shaped like the answer), else None.
+        """
+        return None
+
     def given(self, p: Problem) -> list[tuple[str, Latex]]:
         """The data the question sheet shows (`logits = [2, 1, 0.1]`); words and layer lists as text."""
         out = []

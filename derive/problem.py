@@ -29,6 +29,7 @@ class Problem:
     digits: int = 4
     raw: dict[str, Any] = field(default_factory=dict)
     definition: Any = None
+    check: dict[str, Any] | None = None    # the problem's own `check:` block (SPEC §12)
 
     def with_fields(self, **changes: Any) -> "Problem":
         """A copy with some fields replaced (typed values, as the kind's parsers give them)."""

@@ -13,6 +13,7 @@ from .errors import Message, SpecError
 from . import registry
 from .limits import DEFAULT, Limits
 from .problem import Problem
+from .rules import Rule, check_problem_block, problem_block, spec_block
 from .prose import UnsafeText, to_latex
 from .yamlsafe import Document, read_yaml
 
@@ -24,14 +25,14 @@ COMMON = F.table(
     statement=F.Field(F.words),
     seed=F.Field(F.nonnegative_int),
     digits=F.Field(F.positive_int),
+    check=F.Field(problem_block),
 )
-CHECK = F.table(min_digits=F.Field(F.positive_int, 2), rtol=F.Field(F.nonnegative, None))
 TOP = F.table(
     title=F.Field(F.words, required=True),
     course=F.Field(F.words), author=F.Field(F.words), date=F.Field(F.words),
     seed=F.Field(F.nonnegative_int, 0),
     digits=F.Field(F.positive_int, 4),
-    check=F.Field(lambda v, c: F.read_mapping(v, c, CHECK), None),
+    check=F.Field(spec_block, None),
     problems=F.Field(lambda v, c: v, required=True),
 )
 
@@ -127,7 +128,8 @@ def parse(text: str, file: str = "<string>", limits: Limits = DEFAULT) -> Worksh
                 raise ctx.error(f"duplicate id {pid!r} (first used on line {seen[pid]})")
             if isinstance(pid, str):
                 seen[pid] = doc.line(("problems", i, "id"))
-            problems.append(build_problem(raw, doc, i, budget, header["seed"], header["digits"]))
+            problems.append(build_problem(raw, doc, i, budget, header["seed"], header["digits"],
+                                          header["check"]))
         except SpecError as exc:
             messages.extend(exc.messages[:1])
     if messages:
@@ -136,15 +138,16 @@ def parse(text: str, file: str = "<string>", limits: Limits = DEFAULT) -> Worksh
                      header["seed"], header["digits"], header["check"] or {})
 
 
-def build_problem(raw: Any, doc: Document, index: int, budget: F.Budget, seed: int, digits: int) -> Problem:
+def build_problem(raw: Any, doc: Document, index: int, budget: F.Budget, seed: int, digits: int,
+                  check: dict | None = None) -> Problem:
     """One problem of a spec file, checked."""
     pid = raw.get("id") if isinstance(raw, dict) else None
     label = pid if isinstance(pid, str) and ID_PATTERN.fullmatch(pid) else f"problems[{index}]"
     ctx = F.Ctx(doc.file, doc.line, ("problems", index), (), str(label), budget)
-    return make_problem(raw, ctx, seed, digits)
+    return make_problem(raw, ctx, seed, digits, check)
 
 
-def make_problem(raw: Any, ctx: F.Ctx, seed: int = 0, digits: int = 4) -> Problem:
+def make_problem(raw: Any, ctx: F.Ctx, seed: int = 0, digits: int = 4, check: dict | None = None) -> Problem:
     """Check a problem mapping (from a file or from Python) against its kind's field table."""
     if not isinstance(raw, dict):
         raise ctx.error(f"expected a problem (a mapping with id and kind), got {F.describe(raw)}")
@@ -168,6 +171,7 @@ def make_problem(raw: Any, ctx: F.Ctx, seed: int = 0, digits: int = 4) -> Proble
             raise ctx.child("statement").error(str(exc)) from None
     problem = Problem(common["id"], kind, F.record(kind, definition.fields, values), ctx, common["title"],
                       statement, seed if common["seed"] is None else common["seed"],
-                      digits if common["digits"] is None else common["digits"], raw, definition)
+                      digits if common["digits"] is None else common["digits"], raw, definition, common["check"])
     definition.validate(problem)
+    check_problem_block(common["check"], Rule().over(check), list(definition.answers), ctx.child("check"))
     return problem

@@ -89,7 +89,7 @@ class Trials:
         """The solution of the problem with `mods` applied in turn (None: not applicable or over budget)."""
         if not mods:
             return self.solution
-        key = tuple(id(m) for m in mods)
+        key = tuple(mods)
         if key not in self.solved:
             if len(self.solved) >= MAX_SOLVES or time.monotonic() > self.deadline:
                 return None

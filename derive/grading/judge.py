@@ -1,7 +1,7 @@
 """The judging rule (SPEC §5): when a given number, as written, is right for an exact value."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Any
 
@@ -9,23 +9,14 @@ import sympy
 
 from ..errors import SpecError
 from ..numbers import DECIMAL, NotANumber, describe, to_number
+from ..rules import Rule
 from ..values import as_sympy, evaluate
 from ..yamlsafe import Plain
 
 NULL_WORDS = frozenset({"null", "Null", "NULL", "~", ""})
-DEFAULT_MIN_DIGITS = 2
-DEFAULT_RTOL = sympy.Rational(1, 100)
 PRECISION = 60          # digits used to compare with an irrational exact value
 
 # ---- the judging rule (SPEC §5) ------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Rule:
-    """How precisely a number must be written: `min_digits` for rounding, `rtol` for 3+ digits."""
-
-    min_digits: int = DEFAULT_MIN_DIGITS
-    rtol: sympy.Rational = DEFAULT_RTOL
-
 
 @dataclass(frozen=True)
 class Given:
@@ -84,8 +75,11 @@ def gap(value: sympy.Rational, exact: Any) -> tuple[Any, Any]:
     return diff, size
 
 
-def judge(given: Given, exact: Any, rule: Rule, count: bool = False) -> bool:
-    """SPEC §5: equal; or ≥ min_digits and rounds to the exact value; or ≥ 3 digits and within rtol."""
+SCALE = sympy.Rational(1, 10**6)   # §12: within 10⁻⁶ of the answer's largest magnitude is always right
+
+
+def judge(given: Given, exact: Any, rule: Rule, count: bool = False, scale: Any = 0, step: Any = None) -> bool:
+    """SPEC §5 and §12: equal; within 10⁻⁶·scale; else the rule's mode. `step`: the exact update, if any."""
     if exact is None or given.value is None:
         return exact is None and given.value is None
     if isinstance(exact, (list, dict, str)):
@@ -93,11 +87,46 @@ def judge(given: Given, exact: Any, rule: Rule, count: bool = False) -> bool:
     diff, size = gap(given.value, exact)
     if bool(diff == 0):
         return True
-    if count or given.digits is None:
+    if count:
         return False
-    if given.digits >= rule.min_digits and bool(diff <= sympy.Rational(1, 2) * sympy.Rational(10) ** -given.decimals):
+    if scale and bool(diff <= SCALE * scale):
         return True
-    return given.digits >= 3 and bool(diff <= rule.rtol * size)
+    base = size if step is None else abs(evaluate(step, PRECISION))
+    return MODES[rule.mode](given, diff, size, base, rule)
+
+
+def _digits(given: Given, diff: Any, size: Any, base: Any, rule: Rule) -> bool:
+    """§5: ≥ min_digits and rounds to the exact value at the decimals written; or ≥ 3 digits and within rtol."""
+    if given.digits is None:
+        return False
+    if given.digits >= rule.min_digits and bool(diff <= HALF * sympy.Rational(10) ** -given.decimals):
+        return True
+    return given.digits >= 3 and bool(diff <= rule.rtol * base)
+
+
+def _relative(given: Given, diff: Any, size: Any, base: Any, rule: Rule) -> bool:
+    return bool(diff <= rule.rtol * base)
+
+
+def _absolute(given: Given, diff: Any, size: Any, base: Any, rule: Rule) -> bool:
+    return bool(diff <= rule.atol)
+
+
+def _sigfig(given: Given, diff: Any, size: Any, base: Any, rule: Rule) -> bool:
+    """Half a unit in the `digits`-th significant digit of the exact value (an exact 0: the scale rule only)."""
+    if size == 0:
+        return False
+    exponent = int(sympy.floor(sympy.log(sympy.Float(size, PRECISION), 10)))
+    return bool(diff <= HALF * sympy.Rational(10) ** (exponent - rule.digits + 1))
+
+
+def _decimals(given: Given, diff: Any, size: Any, base: Any, rule: Rule) -> bool:
+    """Half a unit at `digits` decimal places (an exact 0: the scale rule only)."""
+    return size != 0 and bool(diff <= HALF * sympy.Rational(10) ** -rule.digits)
+
+
+HALF = sympy.Rational(1, 2)
+MODES = {"digits": _digits, "relative": _relative, "absolute": _absolute, "sigfig": _sigfig, "decimals": _decimals}
 
 
 def rounded_count(given: Given, exact: Any) -> bool:
@@ -114,20 +143,18 @@ def rounded_count(given: Given, exact: Any) -> bool:
 
 
 def make_rule(check: dict | None, min_digits: Any = None, rtol: Any = None) -> Rule:
-    """The spec's `check:` block, overridden by --min-digits / --rtol."""
-    check = check or {}
-    digits = min_digits if min_digits is not None else check.get("min_digits") or DEFAULT_MIN_DIGITS
-    tol = rtol if rtol is not None else check.get("rtol")
-    if isinstance(digits, bool) or not isinstance(digits, int) or digits < 1:
-        raise SpecError(f"--min-digits must be a positive whole number, got {digits!r}")
-    if tol is None:
-        return Rule(digits, DEFAULT_RTOL)
-    try:
-        tol = to_number(Plain(tol) if isinstance(tol, str) else tol)
-    except NotANumber as exc:
-        raise SpecError(f"--rtol: {exc}") from None
-    if tol < 0:
-        raise SpecError(f"--rtol must be zero or positive, got {tol}")
-    return Rule(digits, tol)
-
-
+    """The spec's `check:` block, its settings overridden by --min-digits / --rtol."""
+    rule = Rule().over(check)
+    if min_digits is not None:
+        if isinstance(min_digits, bool) or not isinstance(min_digits, int) or min_digits < 1:
+            raise SpecError(f"--min-digits must be a positive whole number, got {min_digits!r}")
+        rule = replace(rule, min_digits=min_digits)
+    if rtol is not None:
+        try:
+            tol = to_number(Plain(rtol) if isinstance(rtol, str) else rtol)
+        except NotANumber as exc:
+            raise SpecError(f"--rtol: {exc}") from None
+        if tol < 0:
+            raise SpecError(f"--rtol must be zero or positive, got {tol}")
+        rule = replace(rule, rtol=tol)
+    return rule

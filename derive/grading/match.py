@@ -35,6 +35,10 @@ class Mark:
     slip_names: tuple[str, ...] = ()  # the catalogue entries behind `slip`
     message: str | None = None      # "expected 4 numbers, got 3"
     given_raw: Any = None
+    rule: Rule | None = None        # the rule it was judged by
+    scale: Any = 0                  # the answer's largest magnitude (§12's scale rule)
+    step: Any = None                # the exact update step, for an answer that updates a value
+    carried: str | None = None      # the earlier answer of the student's it follows from (§12), if any
 
     def label(self) -> str:
         return index_text(self.name, self.index)
@@ -93,8 +97,11 @@ def given_numbers(value: Any, path: tuple, answers: AnswersFile) -> list[tuple[t
 
 
 def match(name: str, exact: Any, given: Any, path: tuple, answers: AnswersFile, rule: Rule,
-          count: bool, index: Index = (), offset: int = 0) -> list[Mark]:
-    """Judge a given answer against the exact one: entry by entry for mappings, else row-major by count."""
+          count: bool, index: Index = (), offset: int = 0, scale: Any = 0, before: Any = None) -> list[Mark]:
+    """Judge a given answer against the exact one: entry by entry for mappings, else row-major by count.
+
+    `scale` is the answer's largest magnitude; `before` the value an update answer updates (same shape).
+    """
     if has_mapping(given) and not has_mapping(exact):
         where = _first_mapping(given, path)
         answers.error(where, "expected a number, got a mapping")
@@ -108,8 +115,19 @@ def match(name: str, exact: Any, given: Any, path: tuple, answers: AnswersFile, 
     if len(got) != len(want):
         return [Mark(name, index, None, exact, False, count, offset, given_raw=given,
                      message=f"expected {len(want)} number{'s' * (len(want) != 1)}, got {len(got)}")]
-    return [Mark(name, idx, g, x, judge(g, x, rule, count), count, offset + k)
-            for k, ((idx, x), (_, g)) in enumerate(zip(want, got))]
+    steps = _steps(want, before)
+    return [Mark(name, idx, g, x, judge(g, x, rule, count, scale, step), count, offset + k, rule=rule, scale=scale,
+                 step=step) for k, ((idx, x), (_, g), step) in enumerate(zip(want, got, steps))]
+
+
+def _steps(want: list, before: Any) -> list:
+    """The exact update step of each number (exact − value before), or None where there is no update."""
+    if before is None:
+        return [None] * len(want)
+    olds = [v for _, v in leaves(before)]
+    if len(olds) != len(want):
+        return [None] * len(want)
+    return [None if x is None or b is None else x - b for (_, x), b in zip(want, olds)]
 
 
 def _first_mapping(value: Any, path: tuple) -> tuple:

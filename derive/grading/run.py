@@ -12,12 +12,13 @@ from ..errors import BuildError, CheckFailed, Message, SpecError
 from ..fields import suggest
 from ..limits import DEFAULT, Limits
 from ..numbers import describe
+from ..rules import Rule, rule_for
 from ..spec import Worksheet, load, read_text
-from ..values import evaluate
+from ..values import evaluate, leaves
 from ..yamlsafe import Document, read_yaml
 from . import diagnose as slips
 from .diagnose import NONE, STRONG, WEAK
-from .judge import Rule, as_exact, judge, make_rule, rounded_count
+from .judge import as_exact, judge, make_rule, rounded_count
 from .marked import marked_pdf
 from .match import AnswersFile, Mark, ProblemReport, match, named_answers
 from .report import Report, slip_value
@@ -82,8 +83,16 @@ def grade_problem(p: Any, given: Any, answers: AnswersFile, rule: Rule, limits: 
         answers.error((p.id,), f"{p.id} ({p.kind}) has no answers to check")
         return report
     for name, value, path in named_answers(given, list(exact), (p.id,), answers):
-        report.marks += match(name, exact[name], value, path, answers, rule, p.definition.spec_of(name).count)
+        report.marks += match(name, exact[name], value, path, answers, rule_for(rule, p.check, name),
+                              p.definition.spec_of(name).count, scale=magnitude(exact[name]),
+                              before=p.definition.value_before(p, name, exact))
     return report
+
+
+def magnitude(value: Any) -> Any:
+    """The largest magnitude among an answer's exact numbers (0 for none)."""
+    sizes = [abs(evaluate(x, 20)) for _, x in leaves(value) if x is not None]
+    return max(sizes, default=0)
 
 
 def solve(p: Any, limits: Limits) -> Any:
@@ -121,10 +130,14 @@ def _differs(exact: Any) -> Callable[[Any], bool]:
 def _matcher(m: Mark, rule: Rule) -> Callable[[Any], int]:
     """How well a slip's value reproduces this given number under the same judging rule (see slips.Query)."""
 
+    rule = m.rule or rule
+
     def matches(value: Any) -> int:
-        if value is None or isinstance(value, (list, dict, str)) or not judge(m.given, value, rule, m.count):
+        if value is None or isinstance(value, (list, dict, str)) or not judge(m.given, value, rule, m.count, m.scale,
+                                                                             m.step):
             return NONE
-        return STRONG if judge(m.given, value, Rule(rule.min_digits, sympy.Integer(0)), m.count) else WEAK
+        strict = Rule(rule.min_digits, sympy.Integer(0))
+        return STRONG if judge(m.given, value, strict, m.count) else WEAK
     return matches
 
 
