@@ -1,8 +1,6 @@
 """Window geometry shared by conv2d, pool and network: output sizes and padding, as PyTorch computes them."""
 from __future__ import annotations
 
-import math
-
 
 def out_size(n: int, k: int, s: int, pad_total: int = 0, dilation: int = 1, ceil_mode: bool = False) -> int:
     """The positions of a window along one axis: ⌊(n + P − d·(k − 1) − 1)/s⌋ + 1 (P: padding on both sides).
@@ -13,7 +11,7 @@ def out_size(n: int, k: int, s: int, pad_total: int = 0, dilation: int = 1, ceil
     span = dilation * (k - 1) + 1
     if not ceil_mode:
         return (n + pad_total - span) // s + 1
-    size = math.ceil((n + pad_total - span) / s) + 1
+    size = -(-(n + pad_total - span) // s) + 1
     if (size - 1) * s >= n + pad_total // 2:
         size -= 1
     return size

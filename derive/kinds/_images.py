@@ -15,18 +15,18 @@ Matrix = list[list[Any]]
 
 # ---- fields ------------------------------------------------------------------------------------
 
-def _depth(value: Any) -> int:
+def depth(value: Any) -> int:
     """How deeply the first items nest: 1 for a vector, 2 for a matrix, 3 for a list of matrices."""
-    depth = 0
+    levels = 0
     while isinstance(value, list) and value:
-        depth += 1
+        levels += 1
         value = value[0]
-    return depth
+    return levels
 
 
 def stack(value: Any, ctx: F.Ctx) -> list:
     """A matrix (one channel) or a list of channel matrices of one size ([channel][row][col])."""
-    if _depth(value) < 3:
+    if depth(value) < 3:
         return F.matrix(value, ctx)
     if len(value) > ctx.limits.matrix_side:
         raise ctx.error(f"{len(value)} channels is more than the limit of {ctx.limits.matrix_side} "
@@ -42,12 +42,12 @@ def stack(value: Any, ctx: F.Ctx) -> list:
 
 def channels(x: list) -> list[Matrix]:
     """A parsed stack as a list of channel matrices (a bare matrix is one channel)."""
-    return x if _depth(x) >= 3 else [x]
+    return x if depth(x) >= 3 else [x]
 
 
 def is_bare(x: list) -> bool:
     """True when the stack was given as one matrix."""
-    return _depth(x) < 3
+    return depth(x) < 3
 
 
 def pair(item: Any):
@@ -84,11 +84,6 @@ def step_text(p: int | list[int] | tuple[int, int]) -> str:
 def size_text(rows: int, cols: int) -> str:
     """`3×3`."""
     return f"{rows}×{cols}"
-
-
-def out_size(n: int, pad: int, k: int, s: int) -> int:
-    """⌊(n + pad − k)/s⌋ + 1, the positions of a window (pad: total padding of this axis)."""
-    return (n + pad - k) // s + 1
 
 
 def value_text(x: Any) -> str:

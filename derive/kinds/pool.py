@@ -7,10 +7,13 @@ import numpy as np
 import sympy
 
 from .. import fields as F
+from ..kind import AnswerSpec, Kind
 from ..latex import Latex, chain, tex
 from ..problem import Problem
+from ..slipkit import Answers, Slip, Variant, setting
 from ..solution import Solution
 from . import _images as I
+from ._geometry import out_size
 
 SHOWN_ENTRIES = 16      # entries of channel 0 written out in full; past this, a few representative ones
 SHOWN_CHANNELS = 3
@@ -27,22 +30,22 @@ FIELDS = F.table(
 
 def _stride(p: Problem) -> tuple[int, int]:
     """The stride, defaulting to the window size (as PyTorch)."""
-    return I.as_pair(p.stride if p.stride is not None else p.size)
+    return I.as_pair(p.fields.stride if p.fields.stride is not None else p.fields.size)
 
 
 def _size(p: Problem) -> tuple[int, int]:
     """(window rows, window columns)."""
-    return I.as_pair(p.size)
+    return I.as_pair(p.fields.size)
 
 
 def _isize(p: Problem) -> tuple[int, int]:
-    first = I.channels(p.image)[0]
+    first = I.channels(p.fields.image)[0]
     return len(first), len(first[0])
 
 
 def _out_size(p: Problem) -> tuple[int, int]:
     (h, w), (kh, kw), (sr, sc) = _isize(p), _size(p), _stride(p)
-    return I.out_size(h, 0, kh, sr), I.out_size(w, 0, kw, sc)
+    return out_size(h, kh, sr), out_size(w, kw, sc)
 
 
 def validate(p: Problem) -> None:
@@ -67,7 +70,7 @@ def _pool(ch: list, p: Problem) -> tuple[list[list], list[list]]:
         vrow, wrow = [], []
         for j in range(ow):
             cells = _window(ch, i, j, p)
-            if p.mode == "max":
+            if p.fields.mode == "max":
                 best = max(cells, key=lambda t: t[2])          # max() keeps the first of equal values
                 vrow.append(best[2])
                 wrow.append((best[0], best[1]))
@@ -82,11 +85,11 @@ def _pool(ch: list, p: Problem) -> tuple[list[list], list[list]]:
 def solve(p: Problem) -> Solution:
     """Sizes, each window and its max or mean (with a figure), the pooled output."""
     s = Solution(p)
-    chans = I.channels(p.image)
+    chans = I.channels(p.fields.image)
     pooled = [_pool(ch, p) for ch in chans]
     _size_step(s, p)
     _window_step(s, p, chans, pooled)
-    bare = I.is_bare(p.image)
+    bare = I.is_bare(p.fields.image)
     outputs = [v for v, _ in pooled]
     s.step("The output", *[chain(Latex("Y" if bare else f"Y_{{{c}}}"), y, approx_digits=p.digits)
                            for c, y in enumerate(outputs[:SHOWN_CHANNELS])],
@@ -94,7 +97,7 @@ def solve(p: Problem) -> Solution:
            + (f" (Channels {SHOWN_CHANNELS} to {len(chans) - 1} are in the answer.)"
               if len(chans) > SHOWN_CHANNELS else ""))
     s.answer("output", outputs[0] if bare else outputs, symbol="Y")
-    if p.mode == "max":
+    if p.fields.mode == "max":
         s.check("Every output entry is one of the numbers of its window, and no number of the window is larger.")
     return s
 
@@ -111,10 +114,10 @@ def _size_step(s: Solution, p: Problem) -> None:
         lhs = name.replace("H", r"H_{\text{out}}").replace("W", r"W_{\text{out}}")
         lines.append(chain(Latex(lhs + r" = \left\lfloor \frac{n - k}{s} \right\rfloor + 1"),
                            Latex(r"\left\lfloor \frac{%d - %d}{%d} \right\rfloor + 1" % (n, k, st)), o))
-    mode = "maximum" if p.mode == "max" else "average"
+    mode = "maximum" if p.fields.mode == "max" else "average"
     text = (f"Each {I.size_text(kh, kw)} window is replaced by its {mode}; the window moves "
             f"{I.step_text((sr, sc))}" + (" (the stride defaults to the window size)"
-                                                     if p.stride is None else "") + "; pooling adds no padding.")
+                                                     if p.fields.stride is None else "") + "; pooling adds no padding.")
     left_r, left_c = h - ((oh - 1) * sr + kh), w - ((ow - 1) * sc + kw)
     if left_r or left_c:
         parts = ([f"the last {left_r} row(s)"] if left_r else []) + ([f"the last {left_c} column(s)"] if left_c else [])
@@ -142,7 +145,7 @@ def _window_step(s: Solution, p: Problem, chans: list, pooled: list) -> None:
     text = ("For each output entry, take its window of the input"
             + (" (channel by channel)" if multi else "") + " and "
             + ("keep the largest number; its position (row, column) in the input is shown. On a tie the first "
-               "in reading order is taken, as PyTorch's max_pool2d does." if p.mode == "max"
+               "in reading order is taken, as PyTorch's max_pool2d does." if p.fields.mode == "max"
                else "average its numbers."))
     if shown < oh * ow * len(chans):
         text += " The other entries follow the same rule; all of them are in the output below."
@@ -157,14 +160,14 @@ def _entry_line(p: Problem, ch: list, pooled: tuple, i: int, j: int, prefix: str
     values, where = pooled
     if len(cells) > LISTED_TAPS:
         listed = rf"X_{{{prefix}{i * sr}:{i * sr + kh - 1},\ {j * sc}:{j * sc + kw - 1}}}"
-        body = Latex((r"\max " if p.mode == "max" else r"\operatorname{mean} ") + listed)
-    elif p.mode == "max":
+        body = Latex((r"\max " if p.fields.mode == "max" else r"\operatorname{mean} ") + listed)
+    elif p.fields.mode == "max":
         body = Latex(r"\max(" + ", ".join(str(tex(v)) for _, _, v in cells) + ")")
     else:
         body = Latex(r"\frac{" + " ".join(I.signed(v, n == 0) for n, (_, _, v) in enumerate(cells))
                      + "}{%d}" % len(cells))
     line = chain(lhs, body, values[i][j], approx_digits=p.digits)
-    if p.mode == "max":
+    if p.fields.mode == "max":
         r, c = where[i][j]
         line = Latex(line + rf" \quad \text{{at }} ({r}, {c})")
     return line
@@ -190,16 +193,59 @@ def _figure(p: Problem, ch: list, pooled: tuple) -> Latex | None:
             boxes.append((i * sr, j * sc, kh, kw))
             if where[i][j] is not None:
                 marks.add(where[i][j])
-    label = "X" if I.is_bare(p.image) else "X_{0}"
+    label = "X" if I.is_bare(p.fields.image) else "X_{0}"
     grids = [I.Grid(label, ch, in_fills, marks=marks, boxes=boxes if overlap else []), r"\Rightarrow",
-             I.Grid("Y" if I.is_bare(p.image) else "Y_{0}", values, out_fills)]
+             I.Grid("Y" if I.is_bare(p.fields.image) else "Y_{0}", values, out_fills)]
     return I.figure(I.Layout([grids]))
 
 
 def recompute(p: Problem) -> dict[str, Any]:
     """float64 NumPy: strided sliding windows, then max or mean over each."""
-    x = np.array(I.channels(p.image), dtype=float)
+    x = np.array(I.channels(p.fields.image), dtype=float)
     (kh, kw), (sr, sc) = _size(p), _stride(p)
     windows = np.lib.stride_tricks.sliding_window_view(x, (kh, kw), axis=(1, 2))[:, ::sr, ::sc]
-    y = windows.max(axis=(3, 4)) if p.mode == "max" else windows.mean(axis=(3, 4))
-    return {"output": y[0] if I.is_bare(p.image) else y}
+    y = windows.max(axis=(3, 4)) if p.fields.mode == "max" else windows.mean(axis=(3, 4))
+    return {"output": y[0] if I.is_bare(p.fields.image) else y}
+
+
+# ---- slips ------------------------------------------------------------------------------------------
+
+MODE_WORDS = {"max": "max pooling", "avg": "average pooling"}
+
+
+def pool_mode(p: Problem, answers: Answers) -> list[Variant]:
+    """Max pooling where average was asked, or the reverse."""
+    other = "avg" if p.fields.mode == "max" else "max"
+    return [Variant(f"{MODE_WORDS[other]} used instead of {MODE_WORDS[p.fields.mode]}", modify=setting(mode=other))]
+
+
+class Pool(Kind):
+    """Max or average pooling, per channel, without padding."""
+
+    name = "pool"
+    summary = "max or average pooling, per channel, windows without padding"
+    fields = FIELDS
+    answers = {"output": AnswerSpec()}
+    slips = (Slip("pool_mode", "max pooling for average pooling or the reverse", pool_mode),)
+    examples = (
+        {"image": [[1, 2, 0, 4], [0, 1, 3, 1], [2, 1, 1, 0], [5, 0, 2, 2]], "size": 2},
+        {"image": [[[1, 3, 2, 0, 1], [4, 0, 1, 2, 2], [0, 2, 5, 1, 0], [1, 1, 0, 3, 4]],
+                   [[2, 0, 1, 1, 3], [0, 1, 0, 2, 1], [3, 1, 2, 0, 0], [1, 4, 1, 1, 2]]],
+         "size": [2, 3], "stride": 1, "mode": "avg"},
+    )
+    positional = ("image", "size")
+
+    def validate(self, p: Problem) -> None:
+        validate(p)
+
+    def solve(self, p: Problem) -> Solution:
+        return solve(p)
+
+    def recompute(self, p: Problem) -> dict[str, Any]:
+        return recompute(p)
+
+    def answer_names(self, p: Problem) -> list[str]:
+        return list(self.answers)
+
+
+KIND = Pool()
