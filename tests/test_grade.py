@@ -192,9 +192,11 @@ def test_spec_check_block_and_flags_override(cli, files):
 def test_partial_answers_and_json_shape(cli, files):
     code, report = run_json(cli, *files("q5:\n  variance: 8\n"))
     assert code == 0
+    # SPEC §12 adds "carried" to every entry (false unless carried) and the count beside right and wrong
     assert report == {"problems": [{"id": "q5", "answers": [{"name": "variance", "index": [], "given": 8,
-                                                            "expected": 8.0, "ok": True, "slip": None}]}],
-                      "right": 1, "wrong": 0}
+                                                            "expected": 8.0, "ok": True, "slip": None,
+                                                            "carried": False}]}],
+                      "right": 1, "wrong": 0, "carried": 0}
 
 
 def test_row_major_matching_of_an_n_by_1_answer(cli, files):

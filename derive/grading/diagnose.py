@@ -99,6 +99,13 @@ class Trials:
             self.solved[key] = solve_variant(q) if q is not None else None
         return self.solved[key]
 
+    def reaches(self, variant: Variant, answer: str) -> bool:
+        """Does this variant alone change the answer (so a slip text for it may name the variant)?"""
+        alone = self.outcome((variant,))
+        if alone is None or answer not in alone:
+            return False
+        return flat(alone[answer]) != flat(self.solution.answers[answer])
+
     def outcome(self, combo: tuple[Variant, ...]) -> Answers | None:
         """The answers a combination of variants gives."""
         base = self.base([v.modify for v in combo if v.modify])
@@ -178,8 +185,8 @@ def diagnose(p: Problem, solution: Any, queries: list[Query], limits: Limits = D
         explained = left & set(hits)
         if not explained:
             break
-        words = ", and ".join(v.words for v in combo)
         for i in explained:
-            found[i] = Found(words, hits[i], names)
+            reach = [k for k, v in enumerate(combo) if len(combo) == 1 or trials.reaches(v, queries[i].name)]
+            found[i] = Found(", and ".join(combo[k].words for k in reach), hits[i], tuple(names[k] for k in reach))
         left -= explained
     return found

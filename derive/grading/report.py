@@ -35,10 +35,19 @@ class Report:
     def wrong(self) -> int:
         return sum(not m.ok for p in self.problems for m in p.marks)
 
+    @property
+    def carried(self) -> int:
+        return sum(m.carried is not None for p in self.problems for m in p.marks)
+
+    def summary(self, always_carried: bool = False) -> str:
+        """`4 right, 8 wrong (3 carried)` (the carried count only when there are some, unless asked)."""
+        tail = f" ({self.carried} carried)" if self.carried or always_carried else ""
+        return f"{self.right} right, {self.wrong} wrong{tail}"
+
     def to_json(self) -> dict[str, Any]:
-        """SPEC §5's JSON: problems → answers {name, index, given, expected, ok, slip}; right; wrong."""
+        """SPEC §5's JSON: problems → answers {name, index, given, expected, ok, slip, carried}; right; wrong."""
         return {"problems": [{"id": p.id, "answers": [mark_json(m) for m in p.marks]} for p in self.problems],
-                "right": self.right, "wrong": self.wrong}
+                "right": self.right, "wrong": self.wrong, "carried": self.carried}
 
     def to_text(self) -> str:
         """The report for a person: one line per number, the slip under a wrong one, a summary line."""
@@ -51,7 +60,7 @@ class Report:
             for m in p.marks:
                 lines.extend(mark_lines(m, width, p.digits))
         lines.append("")
-        lines.append(f"{self.right} right, {self.wrong} wrong")
+        lines.append(self.summary())
         return "\n".join(lines) + "\n"
 
 
@@ -85,7 +94,7 @@ def slip_value(x: Any, digits: int) -> str:
 def mark_lines(m: Mark, width: int, digits: int) -> list[str]:
     """One or two lines of the text report."""
     given = m.given.written if m.given else json.dumps(json_given(m.given_raw))
-    verdict = "right" if m.ok else "WRONG"
+    verdict = "right" if m.ok else ("WRONG, follows from your " + m.carried if m.carried else "WRONG")
     head = f"  {m.label():<{width}}  {given:>10}  {verdict}"
     if m.ok:
         return [f"{head}  ({shown(m.expected, digits, m.count)})"]
@@ -133,7 +142,8 @@ def given_json(m: Mark) -> Any:
 def mark_json(m: Mark) -> dict[str, Any]:
     """One entry of the JSON report."""
     entry = {"name": m.name, "index": list(m.index), "given": given_json(m),
-             "expected": json_value(m.expected, m.count), "ok": m.ok, "slip": m.slip}
+             "expected": json_value(m.expected, m.count), "ok": m.ok, "slip": m.slip,
+             "carried": m.carried is not None}
     if m.message:
         entry["message"] = m.message
     return entry

@@ -1,6 +1,7 @@
 """`derive check` and `derive.check`: grade answers against a spec's exact key, then name the slips."""
 from __future__ import annotations
 
+import copy
 import json
 import sys
 from typing import Any, Callable
@@ -64,8 +65,9 @@ def grade(sheet: Any, doc: Document, rule: Rule, limits: Limits, diagnose: bool 
             reports.append(grade_problem(p, data[p.id], answers, rule, limits))
     if answers.messages:
         raise SpecError(answers.messages)
-    if diagnose:
-        for report, p in zip(reports, [q for q in sheet.problems if q.id in data]):
+    for report, p in zip(reports, [q for q in sheet.problems if q.id in data]):
+        follow_through(report, p)
+        if diagnose:
             name_slips(report, p, limits, rule)
     return reports
 
@@ -102,7 +104,8 @@ def solve(p: Any, limits: Limits) -> Any:
 
 def name_slips(report: ProblemReport, p: Any, limits: Limits, rule: Rule) -> None:
     """Ask the slip catalogue about each wrong number of a problem."""
-    wrong = [m for m in report.marks if not m.ok and m.given is not None and m.given.value is not None]
+    wrong = [m for m in report.marks if not m.ok and m.given is not None and m.given.value is not None
+             and m.carried is None]
     if not wrong:
         return
     queries = [slips.Query(m.name, m.position, _matcher(m, rule), _differs(m.expected)) for m in wrong]
@@ -112,6 +115,54 @@ def name_slips(report: ProblemReport, p: Any, limits: Limits, rule: Rule) -> Non
             m.slip_names = found.slips
         elif m.count and rounded_count(m.given, m.expected):
             m.slip, m.slip_names = ROUNDED_COUNT, ("rounded_count",)
+
+
+def follow_through(report: ProblemReport, p: Any) -> None:
+    """Mark wrong numbers that are right when redone from the student's own earlier answers (§12: carried)."""
+    if report.solution is None:
+        return
+    exact = report.solution.answers
+    by_answer: dict[str, list[Mark]] = {}
+    for m in report.marks:
+        by_answer.setdefault(m.name, []).append(m)
+    order = list(exact)
+    for name, marks in by_answer.items():
+        wrong = [m for m in marks if not m.ok and m.given is not None and m.given.value is not None]
+        depends = [d for d in p.definition.spec_of(name).depends if d in by_answer]
+        if not wrong or not depends:
+            continue
+        given = {d: student_value(exact[d], by_answer[d]) for d in depends}
+        given = {d: v for d, v in given.items() if v is not None}
+        wrong_deps = sorted((d for d in given if any(not m.ok for m in by_answer[d])), key=order.index)
+        if not wrong_deps:
+            continue
+        followed = p.definition.follow(p, name, given)
+        if followed is None:
+            continue
+        _carry(wrong, followed, wrong_deps[0])
+
+
+def student_value(exact: Any, marks: list[Mark]) -> Any:
+    """The student's whole answer, shaped like the exact one (None when it cannot be read whole)."""
+    if any(m.given is None or m.given.value is None for m in marks):
+        return None
+    value = copy.deepcopy(exact)
+    if not marks or marks[0].index == ():
+        return marks[0].given.value if marks else None
+    for m in marks:
+        holder = value
+        for key in m.index[:-1]:
+            holder = holder[key]
+        holder[m.index[-1]] = m.given.value
+    return value
+
+
+def _carry(wrong: list[Mark], followed: Any, source: str) -> None:
+    """Wrong numbers that are right against the followed-through value become carried."""
+    values = dict(leaves(followed))
+    for m in wrong:
+        if m.index in values and judge(m.given, values[m.index], m.rule or Rule(), m.count, m.scale):
+            m.carried = source
 
 
 def _differs(exact: Any) -> Callable[[Any], bool]:
