@@ -8,9 +8,10 @@ from typing import Any
 import sympy
 
 from .. import fields as F
+from ._activations import ACTIVATIONS
+from ._geometry import out_size, same_padding
 
 TYPES = ("dense", "conv", "maxpool", "avgpool", "batchnorm", "dropout", "flatten", "branches")
-ACTIVATIONS = ("linear", "relu", "leaky_relu", "sigmoid", "tanh", "softmax")
 Shape = tuple  # (features,) or (height, width, channels)
 
 
@@ -223,15 +224,10 @@ def shape_text(shape: Shape) -> str:
     return "×".join(str(n) for n in shape) if len(shape) == 3 else f"a flat vector of {shape[0]}"
 
 
-def out_size(n: int, k: int, s: int, pad_total: int) -> int:
-    """⌊(n + P − k)/s⌋ + 1 with P the padding added on both sides together."""
-    return (n + pad_total - k) // s + 1
-
-
-def pads(layer: Layer, hw: tuple[int, int]) -> tuple[int, int]:
+def pads(layer: Layer) -> tuple[int, int]:
     """Total padding on height and width (`same` with stride 1 adds k − 1, as PyTorch)."""
     if layer.padding == "same":
-        return layer.kernel[0] - 1, layer.kernel[1] - 1
+        return sum(same_padding(layer.kernel[0])), sum(same_padding(layer.kernel[1]))
     return 2 * layer.padding[0], 2 * layer.padding[1]
 
 
@@ -276,7 +272,7 @@ def _windowed(shape: Shape, layer: Layer) -> Row:
                                          f"but it gets {shape_text(shape)}")
     h, w, c = shape
     (kh, kw), (sh, sw) = layer.kernel, layer.stride
-    ph, pw = pads(layer, (h, w))
+    ph, pw = pads(layer)
     if h + ph < kh or w + pw < kw:
         where = "kernel" if layer.type == "conv" else key
         padded = f" (padded to {h + ph}×{w + pw})" if ph or pw else ""
@@ -308,6 +304,21 @@ def _branch_block(shape: Shape, layer: Layer) -> Row:
     return Row(layer, shape, concat, params, mults, children=children)
 
 
+def networks(p: Any) -> dict[str | None, list[Layer]]:
+    """A network problem's design name → layers; one unnamed network when it gives `layers`."""
+    return dict(p.fields.designs) if p.fields.designs is not None else {None: p.fields.layers}
+
+
+def all_layers(layers: list[Layer]) -> list[Layer]:
+    """Every layer, those inside branches included."""
+    out = []
+    for layer in layers:
+        out.append(layer)
+        for branch in layer.branches:
+            out.extend(all_layers(branch))
+    return out
+
+
 def leaves(rows: list[Row]) -> list[Row]:
     """Every row, branches' inner rows included (depth-first)."""
     out = []
@@ -316,7 +327,6 @@ def leaves(rows: list[Row]) -> list[Row]:
         for branch in r.children:
             out.extend(leaves(branch))
     return out
-
 
 
 def describe(layer: Layer) -> str:

@@ -1,0 +1,210 @@
+"""Kind `network`, the summaries: each network's totals and table, designs compared, notes on what they mean."""
+from __future__ import annotations
+
+import sympy
+
+from ..latex import Latex, chain, decimal, decimal_text, group_int
+from ..problem import Problem
+from ..prose import escape
+from ..solution import Solution
+from . import _arch as A
+from ._arch import Row
+from ._network_steps import dims, plain, total_line, words
+
+
+def totals(s: Solution, rows: list[Row], design: str | None) -> None:
+    """The network's totals and its summary table."""
+    params, mults = sum(r.params for r in rows), sum(r.mults for r in rows)
+    s.step(f"Totals for {design}" if design else "Totals",
+           total_line(r"\text{params}", [r.params for r in rows], params),
+           total_line(r"\text{mult}", [r.mults for r in rows], mults),
+           text=f"The output is {A.shape_text(rows[-1].shape_out)}.", figure=summary_table(rows))
+
+
+# ---- tables ------------------------------------------------------------------------------------------
+
+def _cell(n: int) -> str:
+    """A count in a table cell."""
+    return f"${group_int(n)}$"
+
+
+TABLE_ROWS = 30        # rows of one tabular; a longer summary continues in another (a tabular cannot break)
+DESIGN_COLUMNS = 4     # designs side by side in one comparison table
+LONG_NAME = 40         # past this many characters, layer names wrap in a fixed-width column
+
+
+def summary_table(rows: list[Row]) -> Latex:
+    """A torchinfo-like summary: layer, output shape, parameters, multiplications (split past TABLE_ROWS)."""
+    body = [rf"input & ${dims(rows[0].shape_in)}$ & & \\"] + _table_rows(rows, 0)
+    total = rf"total & ${dims(rows[-1].shape_out)}$ & {_cell(_params(rows))} & {_cell(_mults(rows))} \\"
+    long = any(len(A.describe(r.layer)) > LONG_NAME for r in A.leaves(rows))
+    first = r">{\raggedright\arraybackslash}p{0.38\linewidth}" if long else "l"
+    chunks = [body[i:i + TABLE_ROWS] for i in range(0, len(body), TABLE_ROWS)]
+    tables = []
+    for n, chunk in enumerate(chunks):
+        lines = [r"\begin{tabular}{@{}%srrr@{}}" % first, r"\toprule",
+                 r"Layer%s & Output shape & Parameters & Multiplications \\" % (" (continued)" if n else ""),
+                 r"\midrule", *chunk]
+        if n == len(chunks) - 1:
+            lines += [r"\midrule", total]
+        tables.append("\n".join(lines + [r"\bottomrule", r"\end{tabular}"]))
+    return Latex("\n\\par\\medskip\n".join(tables))
+
+
+def _table_rows(rows: list[Row], depth: int) -> list[str]:
+    """One table row per layer; a branches block's layers follow it, indented per branch."""
+    out = []
+    for row in rows:
+        indent = rf"\hspace*{{{depth}em}}" if depth else ""
+        out.append(rf"{indent}{escape(A.describe(row.layer))} & ${dims(row.shape_out)}$ & {_cell(row.params)} & "
+                   rf"{_cell(row.mults)} \\")
+        for b, branch in enumerate(row.children, 1):
+            out.append(rf"\hspace*{{{depth + 1}em}}\textit{{branch {b}}} & & & \\")
+            out += _table_rows(branch, depth + 2)
+    return out
+
+
+def compare_table(results: dict[str, list[Row]]) -> Latex:
+    """One column per design (DESIGN_COLUMNS to a table): layers, shape, parameters, multiplications, ratio."""
+    names = list(results)
+    base = _mults(results[names[0]])
+    groups = [names[i:i + DESIGN_COLUMNS] for i in range(0, len(names), DESIGN_COLUMNS)]
+    return Latex("\n\\par\\medskip\n".join(_compare_part(results, group, names[0], base) for group in groups))
+
+
+def _compare_part(results: dict[str, list[Row]], group: list[str], first: str, base: int) -> str:
+    """The comparison table for some of the designs."""
+    nets = [results[n] for n in group]
+    body = [("Layers", [str(sum(r.layer.type != "branches" for r in A.leaves(rows))) for rows in nets]),
+            ("Output shape", [f"${dims(rows[-1].shape_out)}$" for rows in nets]),
+            ("Parameters", [_cell(_params(rows)) for rows in nets]),
+            ("Multiplications", [_cell(_mults(rows)) for rows in nets]),
+            ("", [f"${words(_mults(rows))}$" if words(_mults(rows)) else "" for rows in nets])]
+    if not any(body[-1][1]):
+        body.pop()
+    if len(results) > 1:
+        body.append((f"Multiplications vs.\\ {escape(first)}",
+                     ["---" if n == first else _versus(base, _mults(results[n])) for n in group]))
+    head = " & ".join(escape(n) for n in group)
+    lines = [r"\begin{tabular}{@{}l" + "r" * len(group) + "@{}}", r"\toprule", rf" & {head} \\", r"\midrule"]
+    lines += [rf"{name} & {' & '.join(cells)} \\" for name, cells in body]
+    lines += [r"\bottomrule", r"\end{tabular}"]
+    return "\n".join(lines)
+
+
+def _versus(base: int, this: int) -> str:
+    """`$7.20\\times$ fewer` for a table cell."""
+    text = relation(base, this)
+    return escape(text).replace(r"\ensuremath{\times}", r"$\times$")
+
+
+def _params(rows: list[Row]) -> int:
+    """A network's parameters."""
+    return sum(r.params for r in rows)
+
+
+def _mults(rows: list[Row]) -> int:
+    """A network's multiplications."""
+    return sum(r.mults for r in rows)
+
+
+# ---- designs compared --------------------------------------------------------------------------------
+
+def relation(base: int, this: int) -> str:
+    """`7.20× fewer`, `2.50× more`, or `the same number of`."""
+    if base == this:
+        return "the same"
+    if this == 0 or base == 0:
+        return "fewer" if this < base else "more"
+    ratio = sympy.Rational(base, this) if this < base else sympy.Rational(this, base)
+    return f"{decimal_text(ratio, 3)}× " + ("fewer" if this < base else "more")
+
+
+def compare(s: Solution, p: Problem, results: dict[str, list[Row]]) -> None:
+    """The side-by-side table, and each design's savings against the first as an exact ratio and a percentage."""
+    names = list(results)
+    first = names[0]
+    b_mult, b_par = _mults(results[first]), _params(results[first])
+    lines, sentences = [], []
+    for name in names[1:]:
+        mult, par = _mults(results[name]), _params(results[name])
+        sentences.append(f"The {plain(name)} design needs {mult:,} multiplications, {relation(b_mult, mult)} than "
+                         f"the {plain(first)} design ({b_mult:,}), and has {par:,} parameters, "
+                         f"{relation(b_par, par)} than it ({b_par:,}).".replace("the same than", "the same as"))
+        if mult and b_mult and mult != b_mult:
+            lines += ratio_lines(first, name, b_mult, mult, p.digits)
+    s.step("The designs side by side", *lines, text=" ".join(sentences), figure=compare_table(results))
+    shapes = {tuple(rows[-1].shape_out) for rows in results.values()}
+    if len(shapes) == 1:
+        s.check(f"{'Both' if len(names) == 2 else f'All {len(names)}'} designs give the same output shape, "
+                f"{A.shape_text(shapes.pop())}.")
+
+
+def ratio_lines(first: str, name: str, b_mult: int, mult: int, digits: int) -> list[Latex]:
+    """The larger count over the smaller as an exact ratio, and the share saved (or added) as a percentage."""
+    a, b = rf"\text{{mult}}_{{\text{{{escape(first)}}}}}", rf"\text{{mult}}_{{\text{{{escape(name)}}}}}"
+    (top, bottom), (n, d) = ((a, b), (b_mult, mult)) if mult < b_mult else ((b, a), (mult, b_mult))
+    frac = Latex(r"\frac{%s}{%s}" % (group_int(n), group_int(d)))
+    out = [chain(Latex(r"\frac{%s}{%s}" % (top, bottom)), frac, sympy.Rational(n, d), approx_digits=digits)]
+    change = 1 - sympy.Rational(mult, b_mult)
+    word = r"\text{saved}" if change > 0 else r"\text{added}"
+    line = chain(Latex(word), Latex(r"%s\frac{%s}{%s}" % ("1 - " if change > 0 else "", group_int(mult),
+                                                          group_int(b_mult)) + ("" if change > 0 else " - 1")),
+                 abs(change))
+    out.append(Latex(line + r" %s %s\,\%%" % ("=" if (abs(change) * 100).is_integer else r"\approx",
+                                             decimal(abs(change) * 100, digits))))
+    return out
+
+
+def full_conv(row: Row) -> bool:
+    """A conv whose filter covers its whole unpadded input: one position, a dense layer in disguise."""
+    layer = row.layer
+    return layer.type == "conv" and row.pads == (0, 0) and tuple(layer.kernel) == tuple(row.shape_in[:2])
+
+
+def signature(rows: list[Row]) -> tuple:
+    """What a network computes, up to the order of its weights: flatten dropped, a full-input conv as dense."""
+    out = []
+    for row in rows:
+        layer = row.layer
+        act = layer.activation or "linear"
+        if layer.type == "flatten":
+            continue
+        if layer.type == "dense" or full_conv(row):
+            out.append(("dense", layer.size, layer.bias, act))
+        elif layer.type == "branches":
+            out.append(("branches", tuple(signature(branch) for branch in row.children)))
+        else:
+            out.append((layer.type, layer.size, layer.kernel, layer.stride, layer.padding, layer.rate, act))
+    return tuple(out)
+
+
+def notes(s: Solution, results: dict[str | None, list[Row]]) -> None:
+    """Interpretations: a filter as large as its input is a dense layer; designs with identical counts."""
+    for design, rows in results.items():
+        for row in filter(full_conv, A.leaves(rows)):
+            h, w, c = row.shape_in
+            where = f"In the {plain(design)} design, the" if design else "The"
+            s.note(f"{where} layer “{plain(A.describe(row.layer))}” applies {h}×{w} filters to a {h}×{w}×{c} "
+                   "input without padding: each filter fits in exactly one position and sees the whole input at "
+                   "once, so it computes the same weighted sums as a fully connected layer of "
+                   f"{row.layer.size} units on the {h * w * c:,} flattened inputs. It is that dense layer: the "
+                   f"same {row.params:,} parameters and the same {row.mults:,} multiplications. A convolution "
+                   "saves parameters only when its filters are smaller than the input and share their weights "
+                   "across positions; a filter as large as the input shares nothing.")
+    names = [n for n in results if n is not None]
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            ra, rb = results[a], results[b]
+            if (_params(ra), _mults(ra)) != (_params(rb), _mults(rb)):
+                continue
+            text = (f"The {plain(a)} and {plain(b)} designs have exactly the same counts ({_params(ra):,} "
+                    f"parameters, {_mults(ra):,} multiplications): neither is cheaper in memory or in computation.")
+            if signature(ra) == signature(rb):
+                text += (" They are the same model written two ways: they compute the same functions (up to the "
+                         "order of the weights), so neither can learn anything the other cannot.")
+                if any(full_conv(r) for r in A.leaves(ra) + A.leaves(rb)):
+                    text += (" The folklore that the convolutional design is cheaper does not apply here; a real "
+                             "CNN for images would use small filters and pooling, and then it would be much "
+                             "cheaper than a dense layer.")
+            s.note(text)
