@@ -268,6 +268,34 @@ def mean_for_sum(p: Problem, answers: Answers) -> list[Variant]:
                     transform=lambda _p, a: {k: mapped(a[k], lambda v: v / n) for k in ("grad_gamma", "grad_beta")})]
 
 
+def follow(p: Problem, answer: str, given: Answers) -> Any:
+    """The forward answers redone from a student's own mean, variance or normalized values (SPEC §12)."""
+    cols, matrix_x = _columns(p), isinstance(p.fields.x[0], list)
+    per_feature = (lambda v: list(v)) if matrix_x else (lambda v: [v])
+    shaped = (lambda c: transposed(c)) if matrix_x else (lambda c: c[0])
+    exact = {n: per_feature(v) for n, v in solve(p).answers.items() if n in ("mean", "variance")}
+    means = per_feature(given["mean"]) if "mean" in given else exact["mean"]
+    if answer == "variance":
+        divisor = len(cols[0]) - (p.fields.variance == "unbiased")
+        return _features([sympy.Add(*[(v - m) ** 2 for v in col]) / divisor for col, m in zip(cols, means)],
+                         matrix_x)
+    variances = per_feature(given["variance"]) if "variance" in given else exact["variance"]
+    xhat = [[(v - m) / sympy.sqrt(var + p.fields.eps) for v in col] for col, m, var in zip(cols, means, variances)]
+    if answer == "normalized":
+        return shaped(xhat)
+    if answer == "output":
+        if "normalized" in given:
+            xhat = [list(c) for c in zip(*given["normalized"])] if matrix_x else [list(given["normalized"])]
+        gammas, betas = _per_feature(p, "gamma"), _per_feature(p, "beta")
+        return shaped([[g * v + b for v in col] for col, g, b in zip(xhat, gammas, betas)])
+    return None
+
+
+def _features(values: list, matrix_x: bool) -> Any:
+    """One value per feature, as the answer gives it (a scalar for a vector x)."""
+    return values if matrix_x else values[0]
+
+
 class BatchNorm(Kind):
     """Batch normalization over the batch, forward and (with `upstream`) backward."""
 
@@ -277,7 +305,7 @@ class BatchNorm(Kind):
     answers = {"mean": AnswerSpec(),
                "variance": AnswerSpec(depends=("mean",)),
                "normalized": AnswerSpec(depends=("mean", "variance")),
-               "output": AnswerSpec(depends=("normalized",)),
+               "output": AnswerSpec(depends=("normalized", "mean", "variance")),
                "grad_x": AnswerSpec(depends=("normalized", "variance")),
                "grad_gamma": AnswerSpec(depends=("normalized",)),
                "grad_beta": AnswerSpec()}
@@ -305,6 +333,9 @@ class BatchNorm(Kind):
     def answer_names(self, p: Problem) -> list[str]:
         names = list(self.answers)
         return names if p.fields.upstream is not None else names[:4]
+
+    def follow(self, p: Problem, answer: str, given: Answers) -> Any:
+        return follow(p, answer, given)
 
 
 KIND = BatchNorm()
