@@ -63,6 +63,10 @@ def helper(kind: str) -> Callable[..., Any]:
 
 def __getattr__(name: str) -> Any:
     """`derive.softmax(...)` and a helper for every installed kind, a plugin's too."""
+    from pathlib import Path
+    here = Path(__file__).parent
+    if (here / f"{name}.py").exists() or (here / name / "__init__.py").exists():
+        raise AttributeError(name)   # a submodule not imported yet: let the import system load it
     from .registry import has
     if not name.startswith("_") and has(name):
         return helper(name)

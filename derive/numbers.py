@@ -8,6 +8,7 @@ from typing import Any
 
 import sympy
 
+from .closedform import ClosedFormError, parse_closed_form
 from .yamlsafe import Plain
 
 DECIMAL = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?")  # YAML 1.2 core schema
@@ -81,18 +82,15 @@ def parse_fraction(text: str) -> sympy.Rational | None:
     return in_float_range(sympy.Rational(int(m.group(1)), int(m.group(2))), text)
 
 
-def to_number(value: Any) -> sympy.Rational:
-    """An exact SymPy rational from a spec or Python value; NotANumber says why not."""
+def to_number(value: Any) -> sympy.Expr:
+    """An exact SymPy number from a spec or Python value (a rational, or a quoted closed form); NotANumber says why."""
     if isinstance(value, bool) or value is None:
         raise NotANumber(f"expected a number, got {describe(value)}")
     if isinstance(value, Plain):
         return _from_plain(value)
     if isinstance(value, str):
         frac = parse_fraction(value)
-        if frac is None:
-            raise NotANumber(f"expected a number, got the string {describe(value)} "
-                             "(a quoted string is a number only as a fraction \"p/q\"; nothing is evaluated)")
-        return frac
+        return frac if frac is not None else closed_form(value)
     if isinstance(value, int):
         if value.bit_length() > 3 * MAX_DIGITS + 40:
             raise NotANumber(f"a whole number of more than {MAX_DIGITS} digits is too long")
@@ -106,6 +104,16 @@ def to_number(value: Any) -> sympy.Rational:
     if isinstance(value, sympy.Basic) and value.is_number and value.is_rational:
         return _rational_value(sympy.Rational(value))
     raise NotANumber(f"expected a number, got {describe(value)}")
+
+
+def closed_form(text: str) -> sympy.Expr:
+    """A quoted string in derive's closed-form grammar (SPEC §13): `"1 + sqrt(2)/2"`, parsed, never run."""
+    try:
+        value = parse_closed_form(text)
+    except ClosedFormError as exc:
+        raise NotANumber(f"expected a number, got the string {describe(text)} (a quoted string is a number only "
+                         f"as a fraction \"p/q\" or a closed form such as \"1 + sqrt(2)/2\": {exc})") from None
+    return value if not value.is_Rational else in_float_range(value, text)
 
 
 def _rational_value(x: sympy.Rational) -> sympy.Rational:

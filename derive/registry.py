@@ -36,8 +36,9 @@ def entries() -> dict[str, Entry]:
         package = ep.dist.name if getattr(ep, "dist", None) is not None else OWN
         entry = Entry(ep.name, package, ep.value)
         if ep.name in found and found[ep.name].package != entry.package:
-            raise SpecError(f"kind {ep.name!r} is declared twice: by {found[ep.name].package} "
-                            f"({found[ep.name].value}) and by {package} ({ep.value}); uninstall one")
+            first, second = sorted((found[ep.name], entry), key=lambda e: e.package != OWN)
+            raise SpecError(f"kind {ep.name!r} is declared twice: by {first.package} ({first.value}) "
+                            f"and by {second.package} ({second.value}); uninstall one")
         found.setdefault(ep.name, entry)
     declared = _declared_in_checkout()
     if not any(e.package == OWN for e in found.values()):

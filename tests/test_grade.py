@@ -253,8 +253,9 @@ def test_python_api(tmp_path):
     ("q1:\n  probabilities: [0.66, abc, 0.1]\n", "answers.yaml:2: q1.probabilities[1]: expected a number, got 'abc'"),
     ("q1:\n  probabilities: [0.66, true, 0.1]\n",
      "answers.yaml:2: q1.probabilities[1]: expected a number, got the boolean 'true'"),
-    ('q5:\n  mean: "6"\n', "answers.yaml:2: q5.mean: expected a number, got the string '6' (a quoted string is a "
-                           "number only as a fraction \"p/q\"; nothing is evaluated)"),
+    ('q5:\n  mean: "six"\n', "answers.yaml:2: q5.mean: expected a number, got the string 'six' (a quoted string is a "
+                             "number only as a fraction \"p/q\" or a closed form such as \"1 + sqrt(2)/2\": unknown "
+                             "name 'six' (allowed: sqrt, exp, log, pi, e))"),
     ("q5:\n  mean: .nan\n", "answers.yaml:2: q5.mean: expected a finite number, got '.nan'"),
     ("q5: 6\n", "answers.yaml:1: q5: expected a mapping of answer names to numbers, got '6'"),
     ("q5:\n  mean: {a: 1}\n", "answers.yaml:2: q5.mean: expected a number, got a mapping"),

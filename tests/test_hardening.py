@@ -85,9 +85,13 @@ def test_two_documents(here):
         "spec.yaml:2: expected one YAML document, got more (remove the extra '---')"
 
 
-def test_explicit_string_tag_is_text_not_a_number(here):
-    err = build_refused(here, "title: T\nproblems:\n  - {id: q, kind: softmax, logits: [1, !!str 8]}\n")
-    assert err.startswith("spec.yaml:3: q.logits[1]: expected a number, got the string '8'")
+def test_explicit_string_tag_is_text_not_a_plain_number(here):
+    # `!!str` makes a string: read like a quoted one (a fraction or closed form, §13), never as plain YAML
+    err = build_refused(here, "title: T\nproblems:\n  - {id: q, kind: softmax, logits: [1, !!str 0x10]}\n")
+    assert err.startswith("spec.yaml:3: q.logits[1]: expected a number, got the string '0x10' (a quoted string")
+    from derive.yamlsafe import Plain, read_yaml
+    doc = read_yaml("a: !!str 8\nb: 8\n", "x.yaml")
+    assert not isinstance(doc.data["a"], Plain) and isinstance(doc.data["b"], Plain)
 
 
 def test_nul_filled_file_has_a_line(here):

@@ -15,10 +15,12 @@ def test_plain_decimals_are_exact(text, value):
     assert isinstance(to_number(Plain(text)), sympy.Rational)
 
 
-def test_quoted_fraction_is_a_number_and_other_strings_are_not():
+def test_quoted_fraction_and_closed_forms_are_numbers_and_other_strings_are_not():
     assert to_number("1/3") == sympy.Rational(1, 3)
-    with pytest.raises(NotANumber, match="quoted string is a number only as a fraction"):
-        to_number("0.5")
+    assert to_number("0.5") == sympy.Rational(1, 2)          # SPEC v1.2 §13: a quoted closed form
+    assert to_number("1 + sqrt(2)/2") == 1 + sympy.sqrt(2) / 2
+    with pytest.raises(NotANumber, match="quoted string is a number only as a fraction \"p/q\" or a closed form"):
+        to_number("x + 1")
 
 
 @pytest.mark.parametrize("text, message", [

@@ -51,7 +51,9 @@ CASES = [
      "spec.yaml:5: q1.logits[1]: expected a number, got the boolean 'yes'"),
     ("code string", "title: T\nproblems:\n  - id: q5\n    kind: batch_norm\n    x: [1, 2]\n"
      "    gamma: \"__import__('os').system('touch /tmp/derive-pwned')\"\n",
-     "spec.yaml:6: q5.gamma: expected a number, got the string \"__import__('os').system('touch /tmp/derive-pwned')\""),
+     "spec.yaml:6: q5.gamma: expected a number, got the string \"__import__('os').system('touch /tmp/derive-pwned')\" "
+     "(a quoted string is a number only as a fraction \"p/q\" or a closed form such as \"1 + sqrt(2)/2\": "
+     "'__import__' is not allowed: a closed form is parsed, never run as code)"),
     ("negative eps", "title: T\nproblems:\n  - id: q5\n    kind: batch_norm\n    x: [1, 2]\n    eps: -1\n",
      "spec.yaml:6: q5.eps: must be zero or positive, got -1"),
     ("missing title", "problems:\n  - id: q1\n    kind: text\n    answer: hi\n", "spec.yaml:1: title: required"),
