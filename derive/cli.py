@@ -30,7 +30,10 @@ def parser() -> argparse.ArgumentParser:
                        description="Judge every given number and name the slip behind a wrong one. Exit status: 0 all "
                                    "right, 1 some wrong, 2 a bad spec or answers file.")
     c.add_argument("spec", metavar="SPEC", help="the spec whose exact answers are the key")
-    c.add_argument("answers", metavar="ANSWERS", help="YAML: problem id → answer name → number(s)")
+    c.add_argument("answers", metavar="ANSWERS", nargs="+",
+                   help="YAML: problem id → answer name → number(s); several files or folders grade a class")
+    c.add_argument("--csv", metavar="FILE", help="with a class: one row per file (file,variant,right,wrong,"
+                                                 "carried,score)")
     c.add_argument("--json", action="store_true", help="print the report as JSON")
     c.add_argument("--min-digits", type=int, default=None, metavar="N",
                    help="significant digits a rounded answer needs (default 2, or the spec's check: block)")
@@ -53,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "build":
         return run_build(args)
     if args.command == "check":
-        from .grading.run import run
+        from .grading.command import run
         return run(args)
     if args.command == "kinds":
         return run_kinds(args)

@@ -82,7 +82,7 @@ class Trials:
     def __init__(self, p: Problem, solution: Any, limits: Limits = DEFAULT):
         self.p, self.solution, self.limits = p, solution, limits
         self.solved: dict[tuple, Any] = {}
-        self.deadline = time.monotonic() + min(MAX_SECONDS, limits.seconds)
+        self.budget = min(MAX_SECONDS, limits.seconds)   # seconds of re-solving (shared by a class's files)
         self.variants = variants_for(p, solution.answers)
 
     def base(self, mods: list[Callable]) -> Any:
@@ -91,12 +91,14 @@ class Trials:
             return self.solution
         key = tuple(mods)
         if key not in self.solved:
-            if len(self.solved) >= MAX_SOLVES or time.monotonic() > self.deadline:
+            if len(self.solved) >= MAX_SOLVES or self.budget <= 0:
                 return None
+            start = time.monotonic()
             q: Problem | None = self.p
             for mod in mods:
                 q = mod(q) if q is not None else None
             self.solved[key] = solve_variant(q) if q is not None else None
+            self.budget -= time.monotonic() - start
         return self.solved[key]
 
     def reaches(self, variant: Variant, answer: str) -> bool:
@@ -168,10 +170,11 @@ def score(trials: Trials, candidates: list, queries: list[Query], widths: dict[s
     return scored
 
 
-def diagnose(p: Problem, solution: Any, queries: list[Query], limits: Limits = DEFAULT) -> list[Found | None]:
+def diagnose(p: Problem, solution: Any, queries: list[Query], limits: Limits = DEFAULT,
+             trials: Trials | None = None) -> list[Found | None]:
     """The slip behind each wrong number: single slips first, then pairs; the one explaining most wins."""
     widths = {name: len(flat(solution.answers[name])) for name in {q.name for q in queries}}
-    trials = Trials(p, solution, limits)
+    trials = trials or Trials(p, solution, limits)
     found: list[Found | None] = [None] * len(queries)
     left = set(range(len(queries)))
     singles = [((n,), (v,)) for n, v in trials.variants]

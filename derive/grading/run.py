@@ -2,14 +2,13 @@
 from __future__ import annotations
 
 import copy
-import json
-import sys
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import sympy
 
 from ..engine import solve as engine_solve
-from ..errors import BuildError, CheckFailed, Message, SpecError
+from ..errors import Message, SpecError
 from ..fields import suggest
 from ..limits import DEFAULT, Limits
 from ..numbers import describe
@@ -20,7 +19,6 @@ from ..yamlsafe import Document, read_yaml
 from . import diagnose as slips
 from .diagnose import NONE, STRONG, WEAK
 from .judge import as_exact, judge, make_rule, rounded_count
-from .marked import marked_pdf
 from .match import AnswersFile, Mark, ProblemReport, match, named_answers
 from .report import Report, slip_value
 
@@ -36,25 +34,46 @@ def read_answers(answers: Any, limits: Limits = DEFAULT) -> Document:
     return read_yaml(read_text(answers, limits, shown), shown, max_nodes=2 * limits.numbers + 10_000)
 
 
+@dataclass
+class Session:
+    """What grading many files against one spec computes once: each problem's solution and its slip trials."""
+
+    limits: Limits = DEFAULT
+    solutions: dict[str, Any] = field(default_factory=dict)
+    trials: dict[str, slips.Trials] = field(default_factory=dict)
+
+    def solution(self, p: Any) -> Any:
+        """The exact, checked solution of one problem (solved once)."""
+        if p.id not in self.solutions:
+            self.solutions[p.id] = engine_solve(p, limits=self.limits)
+        return self.solutions[p.id]
+
+    def trial(self, p: Any, solution: Any) -> slips.Trials:
+        """The problem's slip variants and their outcomes (computed once, shared by every file)."""
+        if p.id not in self.trials:
+            self.trials[p.id] = slips.Trials(p, solution, self.limits)
+        return self.trials[p.id]
+
+
 def check(spec: Any, answers: Any, min_digits: int | None = None, rtol: Any = None,
-          limits: Limits = DEFAULT, diagnose: bool = True) -> Report:
+          limits: Limits = DEFAULT, diagnose: bool = True, session: Session | None = None) -> Report:
     """Grade answers (a file or a mapping) against a spec (a file or a loaded Worksheet)."""
     sheet = spec if isinstance(spec, Worksheet) else load(spec, limits)
     rule = make_rule(sheet.check, min_digits, rtol)
     doc = read_answers(answers, limits)
     report = Report(sheet.file, doc.file, rule, title=sheet.title)
-    report.problems = grade(sheet, doc, rule, limits, diagnose)
+    report.problems = grade(sheet, doc, rule, session or Session(limits), diagnose)
     return report
 
 
-def grade(sheet: Any, doc: Document, rule: Rule, limits: Limits, diagnose: bool = True) -> list[ProblemReport]:
+def grade(sheet: Any, doc: Document, rule: Rule, session: Session, diagnose: bool = True) -> list[ProblemReport]:
     """Judge every given number; a SpecError lists every problem with the answers file."""
     data = doc.data
     if not isinstance(data, dict):
         got = "nothing" if data is None else ("a list" if isinstance(data, list) else "a single value")
         raise SpecError(Message(f"expected a mapping of problem ids to answers, got {got}", doc.file,
                                 doc.line(()) or 1))
-    answers = AnswersFile(doc, limits)
+    answers = AnswersFile(doc, session.limits)
     problems = {p.id: p for p in sheet.problems}
     for pid in data:
         if str(pid) not in problems:
@@ -62,23 +81,23 @@ def grade(sheet: Any, doc: Document, rule: Rule, limits: Limits, diagnose: bool 
     reports = []
     for p in sheet.problems:
         if p.id in data:
-            reports.append(grade_problem(p, data[p.id], answers, rule, limits))
+            reports.append(grade_problem(p, data[p.id], answers, rule, session))
     if answers.messages:
         raise SpecError(answers.messages)
     for report, p in zip(reports, [q for q in sheet.problems if q.id in data]):
         follow_through(report, p)
         if diagnose:
-            name_slips(report, p, limits, rule)
+            name_slips(report, p, session, rule)
     return reports
 
 
-def grade_problem(p: Any, given: Any, answers: AnswersFile, rule: Rule, limits: Limits) -> ProblemReport:
+def grade_problem(p: Any, given: Any, answers: AnswersFile, rule: Rule, session: Session) -> ProblemReport:
     """The marks of one problem (errors are recorded in `answers`)."""
     report = ProblemReport(p.id, p.kind, p.digits, title=p.title)
     if not isinstance(given, dict):
         answers.error((p.id,), f"expected a mapping of answer names to numbers, got {describe(given)}")
         return report
-    solution = solve(p, limits)
+    solution = session.solution(p)
     report.solution = solution
     exact = solution.answers
     if not exact:
@@ -97,19 +116,15 @@ def magnitude(value: Any) -> Any:
     return max(sizes, default=0)
 
 
-def solve(p: Any, limits: Limits) -> Any:
-    """The exact, checked solution of one problem."""
-    return engine_solve(p, limits=limits)
-
-
-def name_slips(report: ProblemReport, p: Any, limits: Limits, rule: Rule) -> None:
+def name_slips(report: ProblemReport, p: Any, session: Session, rule: Rule) -> None:
     """Ask the slip catalogue about each wrong number of a problem."""
     wrong = [m for m in report.marks if not m.ok and m.given is not None and m.given.value is not None
              and m.carried is None]
     if not wrong:
         return
     queries = [slips.Query(m.name, m.position, _matcher(m, rule), _differs(m.expected)) for m in wrong]
-    for m, found in zip(wrong, slips.diagnose(p, report.solution, queries, limits)):
+    trials = session.trial(p, report.solution)
+    for m, found in zip(wrong, slips.diagnose(p, report.solution, queries, session.limits, trials)):
         if found is not None:
             m.slip = f"{found.words} (that gives {slip_value(found.value, report.digits)})"
             m.slip_names = found.slips
@@ -193,31 +208,3 @@ def _matcher(m: Mark, rule: Rule) -> Callable[[Any], int]:
 
 
 # ---- the command ----------------------------------------------------------------------------------
-
-def run(args: Any) -> int:
-    """`derive check SPEC ANSWERS`: print the report; 0 all right, 1 some wrong, 2 a bad spec or answers file."""
-    try:
-        limits = Limits().with_overrides(list(getattr(args, "limit", None) or []))
-        report = check(args.spec, args.answers, min_digits=args.min_digits, rtol=args.rtol, limits=limits)
-    except SpecError as exc:
-        for message in exc.messages:
-            print(str(message), file=sys.stderr)
-        return 2
-    except CheckFailed as exc:
-        print(f"{args.spec}: numeric check failed: {exc}", file=sys.stderr)
-        return 1
-    if args.json:
-        print(json.dumps(report.to_json(), indent=2, ensure_ascii=False, allow_nan=False))
-    else:
-        print(report.to_text(), end="")
-    status = 0 if report.wrong == 0 else 1
-    if getattr(args, "pdf", False):
-        try:
-            path = marked_pdf(report, args.out)
-            print(f"wrote {path}", file=sys.stderr if args.json else sys.stdout)
-        except BuildError as exc:
-            print(f"{args.answers}: the marked copy was not made: {exc}", file=sys.stderr)
-            return 1
-    return status
-
-

@@ -9,6 +9,7 @@ import dataclasses
 from typing import Any
 
 import numpy as np
+import sympy
 
 from .. import fields as F
 from ..kind import AnswerSpec, Kind
@@ -167,6 +168,16 @@ class Network(Kind):
     def answer_names(self, p: Problem) -> list[str]:
         """The four answers; with designs, each design's four, prefixed `<design>.`, design by design."""
         return [f"{design}.{n}" if design else n for design in networks(p) for n in self.answers]
+
+    def follow(self, p: Problem, answer: str, given: dict[str, Any]) -> Any:
+        """A total from the student's own layer entries: the sum of theirs, or their last layer's shape."""
+        design, _, bare = answer.rpartition(".")
+        entries = given.get(f"{design}.layers" if design else "layers")
+        if not entries:
+            return None
+        if bare == "output_shape":
+            return entries[-1]["output_shape"]
+        return sympy.Add(*[entry[bare] for entry in entries])
 
     def spec_of(self, answer: str) -> AnswerSpec:
         """`bottleneck.params` is judged as `params`; its dependencies are the same design's answers."""
