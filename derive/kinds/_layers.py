@@ -11,8 +11,8 @@ import sympy
 from .. import fields as F
 from ..numbers import describe, to_number
 from ..problem import Problem
+from ._activations import ACTIVATIONS
 
-ACTIVATIONS = ("linear", "relu", "leaky_relu", "sigmoid", "tanh", "softmax")
 LAYOUTS = ("out_in", "in_out")
 RANDOM = "random"
 DEFAULT_SLOPE = sympy.Rational(1, 100)
@@ -170,10 +170,10 @@ def resolve(p: Problem, inputs: int) -> list[Layer]:
     cached = p.__dict__.get("_layers")
     if cached is not None:
         return cached
-    init = p.init or DEFAULT_INIT
+    init = p.fields.init or DEFAULT_INIT
     rng = p.rng()
     layers, total = [], 0
-    for i, raw in enumerate(p.layers):
+    for i, raw in enumerate(p.fields.layers):
         layer = _resolve_one(p, i, raw, inputs, init, rng)
         total += layer.params
         if total > p.ctx.limits.numbers:

@@ -1,0 +1,220 @@
+"""The worked solution of `backprop` after the forward pass: the loss, the backward pass layer by layer, the update,
+the computational graph, the answers and the notes."""
+from __future__ import annotations
+
+from typing import Any
+
+import sympy
+
+from ..latex import Latex, matrix, tex
+from ..problem import Problem
+from ..solution import Solution
+from . import _dense_show as D
+from . import _graph as G
+from . import _layers as L
+from ._activations import SYMBOLS
+from ._backward import Backward
+
+FORMULAS = {
+    "mse": r"\mathcal{L} = \frac{1}{NK}\sum_{n,k}(\hat{y}_{nk} - y_{nk})^2",
+    "sse": r"\mathcal{L} = \sum_{n,k}(\hat{y}_{nk} - y_{nk})^2",
+    "half_sse": r"\mathcal{L} = \frac{1}{2}\sum_{n,k}(\hat{y}_{nk} - y_{nk})^2",
+    "cross_entropy": r"\mathcal{L} = \frac{1}{N}\sum_n \Bigl(\log\sum_k e^{z_{nk}} - z_{n,y_n}\Bigr)",
+    "bce": r"\mathcal{L} = \frac{1}{NK}\sum_{n,k} \Bigl(y_{nk}\log\bigl(1 + e^{-z_{nk}}\bigr) "
+           r"+ (1 - y_{nk})\log\bigl(1 + e^{z_{nk}}\bigr)\Bigr)",
+}
+OUTPUT_GRADS = {
+    "mse": r"\frac{\partial\mathcal{L}}{\partial\hat{Y}} = \frac{2}{NK}(\hat{Y} - Y)",
+    "sse": r"\frac{\partial\mathcal{L}}{\partial\hat{Y}} = 2(\hat{Y} - Y)",
+    "half_sse": r"\frac{\partial\mathcal{L}}{\partial\hat{Y}} = \hat{Y} - Y",
+}
+DERIVATIVES = {"linear": "1", "relu": r"1 \text{ if } z > 0 \text{ else } 0",
+               "leaky_relu": r"1 \text{ if } z > 0 \text{ else } s",
+               "sigmoid": r"\sigma(z)\bigl(1 - \sigma(z)\bigr)", "tanh": r"1 - \tanh^2(z)"}
+
+
+def _m(x: Any, d: int) -> Latex:
+    return D.sub(x, d)
+
+
+def show_loss(s: Solution, p: Problem, out: list, z: list, y: list | None, classes, back: Backward) -> None:
+    d, n, k = p.digits, len(out), len(out[0])
+    lines = [D.eq(FORMULAS[p.fields.loss], back.loss, d=d)]
+    text = f"N = {n} sample{'s' if n > 1 else ''}, K = {k} output{'s' if k > 1 else ''}. "
+    if p.fields.loss in ("mse", "sse", "half_sse"):
+        lines.insert(0, D.eq(r"\hat{Y} - Y", D.cat(_m(out, d), " - ", _m(y, d)),
+                             [[L.add(a, -t) for a, t in zip(ra, ry)] for ra, ry in zip(out, y)], d=d))
+        text += {"mse": "The mean squared error averages over all N·K entries (PyTorch's MSELoss).",
+                 "sse": "The sum of squared errors adds every entry.",
+                 "half_sse": "Half the sum of squared errors (the ½ cancels the 2 of the derivative)."}[p.fields.loss]
+    elif p.fields.loss == "cross_entropy":
+        text += ("Cross-entropy of the logits $z$ (the last layer is linear), mean over the samples, as "
+                 "PyTorch's CrossEntropyLoss; targets are class indices from 0: "
+                 + ", ".join(str(c) for c in classes) + ".")
+    else:
+        text += ("Binary cross-entropy of the sigmoid output $\\hat{y} = \\sigma(z)$, mean over the N·K entries; "
+                 "it is written with $z$ because $-\\log\\sigma(z) = \\log(1 + e^{-z})$ and "
+                 "$-\\log(1 - \\sigma(z)) = \\log(1 + e^{z})$.")
+    s.step("The loss", *lines, text=text)
+
+
+def show_backward(s: Solution, p: Problem, layers: list[L.Layer], x: list, zs: list, acts: list,
+                  back: Backward) -> None:
+    d, nl = p.digits, len(layers)
+    last = layers[-1]
+    top = D.sup("Z", nl)
+    if p.fields.loss == "cross_entropy":
+        lines = [D.eq(rf"\Delta^{{[{nl}]}} = \frac{{\partial\mathcal{{L}}}}{{\partial {top}}} = "
+                      r"\frac{1}{N}\bigl(\operatorname{softmax}(Z) - \operatorname{onehot}(y)\bigr)",
+                      back.deltas[-1], d=d)]
+        text = ("Softmax and cross-entropy together: the gradient of the logits is the probabilities minus the "
+                "one-hot target, over N.")
+    elif p.fields.loss == "bce":
+        lines = [D.eq(rf"\Delta^{{[{nl}]}} = \frac{{\partial\mathcal{{L}}}}{{\partial {top}}} = "
+                      r"\frac{1}{NK}(\hat{Y} - Y)", back.deltas[-1], d=d)]
+        text = ("Sigmoid and binary cross-entropy together: $\\sigma'(z) = \\hat{y}(1 - \\hat{y})$ cancels, "
+                "leaving $(\\hat{y} - y)/(NK)$.")
+    else:
+        lines = [D.eq(OUTPUT_GRADS[p.fields.loss], back.out_grad, d=d)]
+        if last.activation == "softmax":
+            lines.append(D.eq(rf"\Delta^{{[{nl}]}}_{{n}} = \mathbf{{a}}_n \odot \bigl(\mathbf{{g}}_n - "
+                              r"\mathbf{g}_n\cdot\mathbf{a}_n\bigr)", back.deltas[-1], d=d))
+            text = ("Through the softmax (its Jacobian), sample by sample, with $\\mathbf{g}_n$ the row of "
+                    "$\\partial\\mathcal{L}/\\partial\\hat{Y}$.")
+        elif last.activation == "linear":
+            lines.append(Latex(rf"\Delta^{{[{nl}]}} = \frac{{\partial\mathcal{{L}}}}{{\partial {top}}} = "
+                               r"\frac{\partial\mathcal{L}}{\partial\hat{Y}}"))
+            text = "The last layer is linear, so $\\hat{Y} = Z$ and the two gradients are equal."
+        else:
+            lines.append(D.eq(rf"\Delta^{{[{nl}]}} = \frac{{\partial\mathcal{{L}}}}{{\partial\hat{{Y}}}} \odot "
+                              rf"f'({top})", D.cat(_m(back.out_grad, d), r" \odot ", _m(back.derivs[-1], d)),
+                              back.deltas[-1], d=d))
+            text = f"Through the activation, elementwise: $f'(z) = {DERIVATIVES[last.activation]}$."
+    s.step("Backward: the gradient at the output", *lines, text=text)
+    for i in range(nl - 1, -1, -1):
+        _show_backward_layer(s, p, layers, i, x if i == 0 else acts[i - 1], zs, back)
+
+
+def _show_backward_layer(s: Solution, p: Problem, layers: list[L.Layer], i: int, a_prev: list, zs: list,
+                         back: Backward) -> None:
+    d, k, layer = p.digits, i + 1, layers[i]
+    delta = back.deltas[i]
+    aname = "X" if k == 1 else D.sup("A", k - 1)
+    dname = rf"\Delta^{{[{k}]}}"
+    lines = [D.eq(rf"\frac{{\partial\mathcal{{L}}}}{{\partial {D.sup('W', k)}}} = {dname}{{}}^\top {aname}",
+                  D.cat(_m(D.transpose(delta), d), r"\,", _m(a_prev, d)), back.grad_w[i], d=d)]
+    if layer.bias is not None:
+        bname = D.sup(r"\mathbf{b}", k)
+        lines.append(D.eq(rf"\frac{{\partial\mathcal{{L}}}}{{\partial {bname}}} = "
+                          rf"\sum_n {dname}_{{n,:}}", [back.grad_b[i]], d=d))
+    text = (f"Layer {k}: the weight gradient sums, over the samples, the outer product of each sample's "
+            f"$\\delta$ (a row of $\\Delta^{{[{k}]}}$) and the layer's input; it is units × inputs, like "
+            f"$W^{{[{k}]}}$." + (" The bias gradient sums $\\delta$ over the samples." if layer.bias is not None
+                                 else " This layer has no bias."))
+    if i > 0:
+        below = layers[i - 1]
+        g = back.upstream[i - 1]
+        up = D.sup("A", k - 1)
+        lines.append(D.eq(rf"\frac{{\partial\mathcal{{L}}}}{{\partial {up}}} = {dname} {D.sup('W', k)}",
+                          D.cat(_m(delta, d), r"\,", matrix(layer.weights)), g, d=d))
+        if below.activation == "linear":
+            lines.append(Latex(rf"\Delta^{{[{k - 1}]}} = \frac{{\partial\mathcal{{L}}}}{{\partial {up}}}"))
+        else:
+            lines.append(D.eq(rf"\Delta^{{[{k - 1}]}} = \frac{{\partial\mathcal{{L}}}}{{\partial {up}}} \odot "
+                              rf"f'({D.sup('Z', k - 1)})", D.cat(_m(g, d), r" \odot ", _m(back.derivs[i - 1], d)),
+                              back.deltas[i - 1], d=d))
+        text += (f" The chain rule carries the gradient down through $W^{{[{k}]}}$ and then through layer "
+                 f"{k - 1}'s activation ($f'(z) = {DERIVATIVES[below.activation]}$).")
+        zeros = G.zero_positions(zs[i - 1]) if below.activation in ("relu", "leaky_relu") else []
+        if zeros:
+            where = ", ".join(f"$z_{{{n},{j}}}$" for n, j in zeros[:8]) + (" …" if len(zeros) > 8 else "")
+            slope = "0" if below.activation == "relu" else f"the slope {tex(below.slope)}"
+            text += (f" At {where} of $Z^{{[{k - 1}]}}$ the pre-activation is exactly 0, where the "
+                     f"{'ReLU' if below.activation == 'relu' else 'leaky ReLU'} has a kink: the derivative "
+                     f"there is taken as {slope}, as PyTorch does.")
+    s.step(f"Backward: layer {k}", *lines, text=text)
+
+
+def show_update(s: Solution, p: Problem, layers: list[L.Layer], back: Backward, new_w: list, new_b: list) -> None:
+    d, eta = p.digits, tex(p.fields.learning_rate)
+    lines = []
+    for i, layer in enumerate(layers):
+        k = i + 1
+        lines.append(D.eq(rf"{D.sup('W', k)} \leftarrow {D.sup('W', k)} - \eta\,\frac{{\partial\mathcal{{L}}}}"
+                          rf"{{\partial {D.sup('W', k)}}}",
+                          D.cat(matrix(layer.weights), f" - {eta}", _m(back.grad_w[i], d)), new_w[i], d=d))
+        if layer.bias is not None:
+            bname = D.sup(r"\mathbf{b}", k)
+            lines.append(D.eq(rf"{bname} \leftarrow {bname} - \eta\,"
+                              rf"\frac{{\partial\mathcal{{L}}}}{{\partial {bname}}}",
+                              D.cat(matrix([layer.bias]), f" - {eta}", _m([back.grad_b[i]], d)), [new_b[i]], d=d))
+    s.step("Gradient-descent update", *lines,
+           text=f"One plain gradient-descent step with learning rate $\\eta = {eta}$"
+                + ("; layers without a bias have nothing to update there." if any(l.bias is None for l in layers)
+                   else "."))
+
+
+def graph(layers: list[L.Layer], x: list, zs: list, acts: list, y: list | None, classes, back: Backward,
+          p: Problem) -> Latex:
+    """The chain of nodes for _graph.figure."""
+    chain: list = [G.Val("x", "X", G.as_sym(x), None, "data")]
+    side: dict[str, G.Val] = {}
+    nl = len(layers)
+    for i, layer in enumerate(layers):
+        k = i + 1
+        delta = back.deltas[i]
+        wxt = [[L.dot([L.frac(w) for w in wr], sample) for wr in layer.weights] for sample in
+               (x if i == 0 else acts[i - 1])]
+        chain.append(G.Op(f"mm{k}", r"$\times$"))
+        side[f"mm{k}"] = G.Val(f"w{k}", D.sup("W", k), G.as_sym(layer.weights), G.as_sym(back.grad_w[i]), "param")
+        last = i == nl - 1
+        is_out = last and layer.activation == "linear"
+        zname = D.sup("Z", k) + (r" = \hat{Y}" if is_out else "")
+        if layer.bias is not None:
+            chain.append(G.Val(f"p{k}", D.sup("P", k), G.as_sym(wxt), G.as_sym(delta)))
+            chain.append(G.Op(f"add{k}", "$+$"))
+            side[f"add{k}"] = G.Val(f"b{k}", D.sup(r"\mathbf{b}", k), G.as_sym(layer.bias),
+                                    G.as_sym(back.grad_b[i]), "param")
+        chain.append(G.Val(f"z{k}", zname, G.as_sym(zs[i]), G.as_sym(delta)))
+        if layer.activation != "linear":
+            chain.append(G.Op(f"f{k}", "$" + SYMBOLS[layer.activation].replace(r"\operatorname", r"\mathrm") + "$"))
+            chain.append(G.Val(f"a{k}", D.sup("A", k) + (r" = \hat{Y}" if last else ""), G.as_sym(acts[i]),
+                               G.as_sym(back.upstream[i])))
+    chain.append(G.Op("loss", {"mse": "MSE", "sse": "SSE", "half_sse": r"$\frac{1}{2}$SSE", "cross_entropy": "CE",
+                               "bce": "BCE"}[p.fields.loss]))
+    targets = [[c] for c in classes] if classes is not None else y
+    side["loss"] = G.Val("y", "Y" if classes is None else r"\mathbf{y}", G.as_sym(targets), None, "data")
+    chain.append(G.Val("loss_value", r"\mathcal{L}", G.as_sym(back.loss), sympy.Integer(1), "loss"))
+    return G.figure(chain, side, p.digits)
+
+
+def answers(s: Solution, layers: list[L.Layer], acts: list, back: Backward, new_w: list, new_b: list) -> None:
+    D.answer_network(s, layers)
+    D.answer(s, "output", acts[-1], r"\hat{Y}")
+    D.answer(s, "loss", back.loss, r"\mathcal{L}")
+    D.answer(s, "grad_weights", back.grad_w, r"\partial\mathcal{L}/\partial W^{[1]}, \dots", per_layer=True)
+    D.answer(s, "grad_biases", back.grad_b, r"\partial\mathcal{L}/\partial\mathbf{b}^{[1]}, \dots", per_layer=True)
+    D.answer(s, "updated_weights", new_w, r"W^{[1]}_{\text{new}}, \dots", per_layer=True)
+    D.answer(s, "updated_biases", new_b, r"\mathbf{b}^{[1]}_{\text{new}}, \dots", per_layer=True)
+
+
+def notes(s: Solution, layers: list[L.Layer], zs: list, back: Backward) -> None:
+    """Why the gradients vanish (when they do), and where a ReLU sat exactly at its kink."""
+    all_zero = all(L.sign(v) == 0 for v in G.flat(back.deltas[-1]))
+    if all_zero:
+        why = ("every output already equals its target, so the output gradient is 0 for every sample"
+               if all(L.sign(v) == 0 for v in G.flat(back.out_grad)) else
+               "the gradient at the output is 0 for every sample")
+        s.note(f"All gradients are 0: {why}. Every gradient further back is a product with it (the chain rule), "
+               "so every upstream gradient vanishes, and the update leaves every weight and bias unchanged. "
+               + (f"The loss is {'0' if L.sign(back.loss) == 0 else 'at a stationary point'}."))
+    for layer, z in zip(layers, zs):
+        if layer.activation in ("relu", "leaky_relu"):
+            zeros = G.zero_positions(z)
+            if zeros:
+                s.note(f"In layer {layer.index + 1}, {len(zeros)} pre-activation"
+                       f"{'s are' if len(zeros) > 1 else ' is'} exactly 0 (sample, unit: "
+                       + ", ".join(f"({n}, {j})" for n, j in zeros[:8]) + (" …" if len(zeros) > 8 else "")
+                       + "); there the derivative of the "
+                       + ("ReLU is 0" if layer.activation == "relu" else "leaky ReLU is its slope")
+                       + ", following PyTorch's convention at the kink.")

@@ -1,0 +1,107 @@
+"""The slips of dense layers (`forward`, `backprop`): each Slip object is defined once here and listed by both kinds.
+
+A slip that edits a layer works on the typed layer values of `p.fields.layers`, with every drawn weight and bias
+written out from the solution's answers first (units × inputs, layout out_in), so that the edited problem draws
+nothing and differs from the original only by the slip.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from ..problem import Problem
+from ..slipkit import Answers, Slip, Variant, negated, nonzero, setting, transposed
+from ._layers import RANDOM
+
+
+def frozen(layers: list[dict], answers: Answers) -> list[dict]:
+    """Copies of the parsed layers with every drawn weight and bias written out (units × inputs, layout out_in).
+
+    Idempotent: layers already written out (by an earlier edit of a pair) are left as they are.
+    """
+    out = []
+    for i, layer in enumerate(layers):
+        layer = dict(layer)
+        if layer["weights"] == RANDOM or layer["layout"] != "out_in":
+            layer.update(weights=answers["weights"][i], layout="out_in")
+        if layer["bias"] == RANDOM:
+            layer["bias"] = answers["biases"][i]
+        out.append(layer)
+    return out
+
+
+def _layer_edit(answers: Answers, i: int, change: Callable[[dict], dict]) -> Callable[[Problem], Problem]:
+    """A `modify` that replaces layer i (its drawn values written out) by `change(layer)`."""
+    def modify(p: Problem) -> Problem:
+        layers = frozen(p.fields.layers, answers)
+        layers[i] = change(layers[i])
+        return p.with_fields(layers=layers)
+    return modify
+
+
+def relu_skipped(p: Problem, answers: Answers) -> list[Variant]:
+    """A ReLU (or leaky ReLU) left out: the layer's pre-activation passed on."""
+    return [Variant(f"the {layer['activation']} of layers[{i}] skipped (its pre-activation passed on)",
+                    modify=_layer_edit(answers, i, lambda l: dict(l, activation="linear", slope=None)))
+            for i, layer in enumerate(p.fields.layers) if layer["activation"] in ("relu", "leaky_relu")]
+
+
+def bias_sign(p: Problem, answers: Answers) -> list[Variant]:
+    """The sign of a layer's bias flipped."""
+    return [Variant(f"the sign of the bias of layers[{i}] flipped",
+                    modify=_layer_edit(answers, i, lambda l, b=bias: dict(l, bias=negated(b))))
+            for i, bias in enumerate(answers["biases"]) if nonzero(bias)]
+
+
+def weight_transpose(p: Problem, answers: Answers) -> list[Variant]:
+    """Weight answers written inputs × units, or Wᵀ used for W in the forward pass (a square layer)."""
+    out = []
+    names = [n for n in ("weights", "grad_weights", "updated_weights") if n in answers]
+    if any(transposed(w) != w for w in answers["weights"]):
+        out.append(Variant("the weights written inputs × units (the transpose); weight answers are "
+                           "units × inputs, as nn.Linear.weight",
+                           transform=lambda _p, a: {n: [transposed(w) for w in a[n]] for n in names}))
+    for i, w in enumerate(answers["weights"]):
+        if len(w) == len(w[0]) and transposed(w) != w:
+            out.append(Variant(f"the transpose of the weight matrix of layers[{i}] used (Wᵀ·a instead of W·a)",
+                               modify=_layer_edit(answers, i, lambda l, t=transposed(w): dict(l, weights=t))))
+    return out
+
+
+SQUARED = {"mse": "the mean of (ŷ − y)²", "sse": "the sum of (ŷ − y)²",
+           "half_sse": "1/2 the sum of (ŷ − y)²"}
+
+
+def loss_mean_sum(p: Problem, answers: Answers) -> list[Variant]:
+    """The mean instead of the sum (or the reverse), or the ½ forgotten, in a squared-error loss."""
+    loss = p.fields.loss
+    if loss not in SQUARED:
+        return []
+    return [Variant(f"the loss taken as {SQUARED[other]} ({other}) instead of {SQUARED[loss]} ({loss})",
+                    modify=setting(loss=other)) for other in SQUARED if other != loss]
+
+
+def _stepped_back(before: Any, after: Any) -> Any:
+    """before + (before − after): the step taken the other way (None, no bias, kept)."""
+    if before is None or after is None:
+        return after
+    if isinstance(before, list):
+        return [_stepped_back(b, c) for b, c in zip(before, after)]
+    return 2 * before - after
+
+
+def step_sign(p: Problem, answers: Answers) -> list[Variant]:
+    """W + η·∂L/∂W: the gradient step added instead of subtracted."""
+    if "updated_weights" not in answers:
+        return []
+    return [Variant("the learning-rate step added instead of subtracted: W + η·∂L/∂W",
+                    transform=lambda _p, a: {"updated_weights": _stepped_back(a["weights"], a["updated_weights"]),
+                                             "updated_biases": _stepped_back(a["biases"], a["updated_biases"])})]
+
+
+RELU_SKIPPED = Slip("relu_skipped", "ReLU skipped", relu_skipped)
+BIAS_SIGN = Slip("bias_sign", "the sign of a bias flipped", bias_sign)
+WEIGHT_TRANSPOSE = Slip("weight_transpose", "the transpose of a weight matrix used", weight_transpose)
+LOSS_MEAN_SUM = Slip("loss_mean_sum", "the mean instead of the sum (or the reverse, or 1/2 forgotten) in the loss",
+                     loss_mean_sum)
+STEP_SIGN = Slip("step_sign", "the learning-rate step added instead of subtracted", step_sign)
+DENSE = (RELU_SKIPPED, BIAS_SIGN, WEIGHT_TRANSPOSE)   # the slips of every dense kind
