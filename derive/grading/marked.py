@@ -75,6 +75,8 @@ def _row(m: Mark, digits: int) -> dict[str, Any]:
         expected = approx(as_exact(m.expected), digits)
     given = m.given.written if m.given else json.dumps(json_given(m.given_raw))
     note = m.message or ""
+    if m.carried:
+        note = (note + "; " if note else "") + f"follows from your {m.carried} (carried)"
     if m.slip:
         note = (note + "; " if note else "") + "slip: " + m.slip
     return {"label": m.label(), "given": given, "expected": expected, "ok": m.ok, "note": note}
