@@ -47,7 +47,7 @@ def main() -> None:
     p = as_problem(dict(spec))
 
     def engine():
-        x = L.inputs_as_fractions(p.inputs)
+        x = L.inputs_as_fractions(p.fields.inputs)
         layers = L.resolve(p, 64)
         zs, acts = L.forward_pass(layers, x)
         back = B.backward(layers, x, zs, acts, B.target_rows(p), "mse", None)
@@ -71,7 +71,7 @@ def main() -> None:
 
     torch_pass()  # warm-up
     t_torch, (torch_loss, torch_grads) = best(torch_pass, max(repeat, 20))
-    kinks = [(n, j) for n, row in enumerate(L.forward_pass(L.resolve(p, 64), L.inputs_as_fractions(p.inputs))[0][0])
+    kinks = [(n, j) for n, row in enumerate(L.forward_pass(L.resolve(p, 64), L.inputs_as_fractions(p.fields.inputs))[0][0])
              for j, v in enumerate(row) if v == 0]
     gap = max(float(np.max(np.abs(np.array(to_float(g)) - t.numpy()))) for g, t in zip(grad_w, torch_grads))
 
