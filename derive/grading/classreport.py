@@ -1,16 +1,13 @@
 """The class report PDF (`derive check … --pdf` with many answer files): a bar per answer, the commonest slips."""
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
-from ..errors import BuildError
 from ..latex import Latex
-from ..pdf import compile_pdf
 from ..render import environment
-from ..staging import check_destinations, publish, staging_folder
 from .cohort import Cohort
+from .marked import typeset
 
 STEM = "class-report"
 
@@ -31,16 +28,4 @@ def class_report_tex(cohort: Cohort) -> str:
 
 def class_report_pdf(cohort: Cohort, out: Any) -> Path:
     """OUT/class-report.{tex,pdf}, written atomically."""
-    out = Path(out)
-    names = [f"{STEM}.tex", f"{STEM}.pdf"]
-    check_destinations(out, names)
-    work = staging_folder(out, STEM)
-    try:
-        tex = work / names[0]
-        tex.write_text(class_report_tex(cohort), encoding="utf-8")
-        compile_pdf(tex)
-        return publish(work, out, names)[-1]
-    except OSError as exc:
-        raise BuildError(f"cannot write to {out}: {exc.strerror}") from None
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    return typeset(out, STEM, class_report_tex(cohort))

@@ -22,14 +22,18 @@ from .report import Report, _plain, json_given, json_value
 
 def marked_pdf(report: Report, out: Any) -> Path:
     """Typeset the marked copy (`--pdf`) as OUT/<answers stem>-marked.pdf (and .tex); nothing half-written."""
+    return typeset(out, Path(report.answers).stem + "-marked", marked_tex(report))
+
+
+def typeset(out: Any, stem: str, text: str) -> Path:
+    """OUT/<stem>.tex and .pdf from LaTeX text, made in a staging folder and moved into place together."""
     out = Path(out)
-    stem = Path(report.answers).stem + "-marked"
     names = [f"{stem}.tex", f"{stem}.pdf"]
     check_destinations(out, names)
     work = staging_folder(out, stem)
     try:
         tex = work / names[0]
-        tex.write_text(marked_tex(report), encoding="utf-8")
+        tex.write_text(text, encoding="utf-8")
         compile_pdf(tex)
         return publish(work, out, names)[-1]
     except OSError as exc:

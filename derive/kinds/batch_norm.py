@@ -321,14 +321,9 @@ class BatchNorm(Kind):
                 {"x": [[1, 2], [3, 5], [5, 11]], "gamma": [1, 0.5], "beta": [0, -1], "variance": "unbiased"})
     positional = ("x",)
 
-    def validate(self, p: Problem) -> None:
-        validate(p)
-
-    def solve(self, p: Problem) -> Solution:
-        return solve(p)
-
-    def recompute(self, p: Problem) -> dict[str, Any]:
-        return recompute(p)
+    validate = staticmethod(validate)
+    solve = staticmethod(solve)
+    recompute = staticmethod(recompute)
 
     def answer_names(self, p: Problem) -> list[str]:
         names = list(self.answers)

@@ -191,14 +191,9 @@ class Dropout(Kind):
                 {"activations": [[0.5, -1, 2], [3, 1, 1.5]], "keep_prob": 0.5, "inverted": False})
     positional = ("activations", "keep_prob")
 
-    def validate(self, p: Problem) -> None:
-        validate(p)
-
-    def solve(self, p: Problem) -> Solution:
-        return solve(p)
-
-    def recompute(self, p: Problem) -> dict[str, Any]:
-        return recompute(p)
+    validate = staticmethod(validate)
+    solve = staticmethod(solve)
+    recompute = staticmethod(recompute)
 
 
 KIND = Dropout()

@@ -151,20 +151,12 @@ class Forward(Kind):
                              "activation": "softmax"}]})
     positional = ("input", "layers")
 
-    def validate(self, p: Problem) -> None:
-        validate(p)
+    validate = staticmethod(validate)
+    solve = staticmethod(solve)
+    recompute = staticmethod(recompute)
 
-    def solve(self, p: Problem) -> Solution:
-        return solve(p)
 
-    def recompute(self, p: Problem) -> dict[str, Any]:
-        return recompute(p)
-
-    def answer_names(self, p: Problem) -> list[str]:
-        return list(self.answers)
-
-    def given(self, p: Problem) -> list[tuple[str, Latex]]:
-        return given(p)
+    given = staticmethod(given)
 
 
 KIND = Forward()

@@ -156,14 +156,9 @@ class Network(Kind):
     )
     positional = ("input", "layers")
 
-    def validate(self, p: Problem) -> None:
-        validate(p)
-
-    def solve(self, p: Problem) -> Solution:
-        return solve(p)
-
-    def recompute(self, p: Problem) -> dict[str, Any]:
-        return recompute(p)
+    validate = staticmethod(validate)
+    solve = staticmethod(solve)
+    recompute = staticmethod(recompute)
 
     def answer_names(self, p: Problem) -> list[str]:
         """The four answers; with designs, each design's four, prefixed `<design>.`, design by design."""

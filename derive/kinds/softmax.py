@@ -232,14 +232,9 @@ class Softmax(Kind):
     examples = ({"logits": [2.0, 1.0, 0.1], "target": 0},
                 {"logits": [[1, 2, 3], [0.5, -1, 2]], "target": [2, 0], "temperature": 2})
 
-    def validate(self, p: Problem) -> None:
-        validate(p)
-
-    def solve(self, p: Problem) -> Solution:
-        return solve(p)
-
-    def recompute(self, p: Problem) -> dict[str, Any]:
-        return recompute(p)
+    validate = staticmethod(validate)
+    solve = staticmethod(solve)
+    recompute = staticmethod(recompute)
 
     def answer_names(self, p: Problem) -> list[str]:
         return list(self.answers) if p.fields.target is not None else ["probabilities"]

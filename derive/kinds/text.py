@@ -36,7 +36,6 @@ def recompute(p: Problem) -> dict:
     return {}
 
 
-
 class Text(Kind):
     """A written answer: no numbers, no slips; the question sheet never shows the answer."""
 
@@ -47,11 +46,8 @@ class Text(Kind):
     examples = ({"answer": "Batch norm normalizes each feature over the batch: $\\hat{x} = (x - \\mu)/\\sigma$."},)
     positional = ("answer",)
 
-    def solve(self, p: Problem) -> Solution:
-        return solve(p)
-
-    def recompute(self, p: Problem) -> dict:
-        return recompute(p)
+    solve = staticmethod(solve)
+    recompute = staticmethod(recompute)
 
     def answer_names(self, p: Problem) -> list[str]:
         return []
