@@ -42,6 +42,37 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--pdf", action="store_true", help="also typeset a marked copy into DIR")
     c.add_argument("-o", "--out", default="build", metavar="DIR", help="folder for --pdf (default: build/)")
     c.add_argument("--limit", action="append", default=[], metavar="NAME=VALUE", help="change a size limit")
+    c.add_argument("--variant", metavar="ID", help="grade against this variant (SPEC §10); else the answers "
+                                                   "file's `variant:` key, else the spec as written")
+    c.add_argument("--seed", type=int, default=None, metavar="S", help="the seed the variant was drawn with "
+                                                                       "(replaces the spec-level seed)")
+    v = sub.add_parser("variants", help="one question sheet and key per student (drawn values, QR codes)",
+                       description="Build a variant of SPEC per id (from --count or a roster CSV) into "
+                                   "DIR/<stem>-variants/. Exit status: 0 all built, 2 a bad spec or roster, "
+                                   "1 a variant failed (the others are kept).")
+    v.add_argument("spec", metavar="SPEC", help="the spec (its draws are drawn anew per variant)")
+    ids = v.add_mutually_exclusive_group(required=True)
+    ids.add_argument("--count", type=int, metavar="N", help="N variants, ids v001 …")
+    ids.add_argument("--roster", metavar="FILE", help="a UTF-8 CSV with an id column (and optionally name)")
+    v.add_argument("--seed", type=int, default=None, metavar="S", help="replaces the spec-level seed")
+    v.add_argument("-o", "--out", default="build", metavar="DIR", help="output folder (default: build/)")
+    v.add_argument("--no-pdf", action="store_true", help="write .tex and .json only")
+    v.add_argument("--only", nargs="+", metavar="ID", help="rebuild only these variants (no combined PDFs)")
+    v.add_argument("--workers", type=int, default=None, metavar="N", help="parallel processes (default: CPUs)")
+    v.add_argument("--scheduler", metavar="ADDRESS", help="a running Dask distributed scheduler "
+                                                          "(e.g. tcp://127.0.0.1:8786; needs derive[dask])")
+    v.add_argument("--limit", action="append", default=[], metavar="NAME=VALUE", help="change a size limit")
+    e = sub.add_parser("export", help="an offline HTML key, Moodle XML or Canvas QTI quiz",
+                       description="Export SPEC as html (DIR/<stem>.html), moodle (DIR/<stem>.moodle.xml) or qti "
+                                   "(DIR/<stem>.qti.zip); with --count/--roster, one per variant.")
+    e.add_argument("spec", metavar="SPEC", help="the spec to export")
+    e.add_argument("--format", required=True, choices=("html", "moodle", "qti"), help="what to write")
+    e.add_argument("-o", "--out", default="build", metavar="DIR", help="output folder (default: build/)")
+    eids = e.add_mutually_exclusive_group()
+    eids.add_argument("--count", type=int, metavar="N", help="N variants, ids v001 … (as derive variants)")
+    eids.add_argument("--roster", metavar="FILE", help="a roster CSV (as derive variants)")
+    e.add_argument("--seed", type=int, default=None, metavar="S", help="replaces the spec-level seed")
+    e.add_argument("--limit", action="append", default=[], metavar="NAME=VALUE", help="change a size limit")
     k = sub.add_parser("kinds", help="list every installed kind: its package, fields and answers",
                        description="List every kind derive knows (its own and installed plugins).")
     k.add_argument("--json", action="store_true", help="print the listing as JSON")
@@ -60,6 +91,12 @@ def main(argv: list[str] | None = None) -> int:
         return run(args)
     if args.command == "kinds":
         return run_kinds(args)
+    if args.command == "variants":
+        from .variants.command import run as run_variants
+        return run_variants(args)
+    if args.command == "export":
+        from .exports.command import run as run_export
+        return run_export(args)
     parser().print_help(sys.stderr)
     return EXIT_BAD_INPUT
 

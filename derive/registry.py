@@ -41,8 +41,8 @@ def entries() -> dict[str, Entry]:
                             f"and by {second.package} ({second.value}); uninstall one")
         found.setdefault(ep.name, entry)
     declared = _declared_in_checkout()
-    if not any(e.package == OWN for e in found.values()):
-        found = {**declared, **found}
+    if declared:   # a source checkout: its pyproject.toml is newer than any installed metadata
+        found = {**declared, **{n: e for n, e in found.items() if e.package != OWN}}
     order = {name: i for i, name in enumerate(declared)}
     own = sorted((e for e in found.values() if e.package == OWN), key=lambda e: order.get(e.name, len(order)))
     return {**{e.name: e for e in own}, **{n: e for n, e in found.items() if e.package != OWN}}
