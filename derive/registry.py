@@ -82,8 +82,11 @@ def get(name: str) -> Any:
     """The kind object of `name` (its module imported now)."""
     entry = entries()[name]
     module_name, _, attribute = entry.value.partition(":")
-    module = importlib.import_module(module_name)
-    obj = getattr(module, attribute or "KIND")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise SpecError(f"kind {name!r} from {entry.package} cannot be loaded: {exc}") from None
+    obj = getattr(module, attribute or "KIND", None)
     if getattr(obj, "name", None) != name:
         raise SpecError(f"kind {name!r} from {entry.package} ({entry.value}) names itself "
                         f"{getattr(obj, 'name', None)!r}")
