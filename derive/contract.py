@@ -15,6 +15,7 @@ from typing import Any
 import sympy
 
 from . import registry
+from .errors import SpecError
 from .engine import solve
 from .grading.diagnose import Trials, slips_of
 from .grading.run import check
@@ -118,8 +119,15 @@ def failures(name: str) -> list[str]:
 
 def main(argv: list[str]) -> int:
     """`python -m derive.contract NAME…` (default: every installed kind)."""
+    if argv[:1] in (["-h"], ["--help"]):
+        print("usage: python -m derive.contract [KIND …]   (default: every installed kind)")
+        return 0
     names = argv or registry.names()
-    found = [f for name in names for f in failures(name)]
+    try:
+        found = [f for name in names for f in failures(name)]
+    except SpecError as exc:
+        print(f"derive.contract: {exc}", file=sys.stderr)
+        return 2
     for f in found:
         print(f)
     print(f"{len(names)} kinds checked, {len(found)} failures")

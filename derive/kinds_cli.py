@@ -18,7 +18,7 @@ def describe_kinds() -> list[dict[str, Any]]:
         fields = [{"name": f, "required": spec.required, "default": default_json(spec.default)}
                   for f, spec in kind.fields.items()]
         out.append({"name": name, "package": entry.package, "summary": kind.summary, "fields": fields,
-                    "answers": list(kind.answers)})
+                    "answers": list(kind.answers), "slips": [{"name": s.name, "about": s.about} for s in kind.slips]})
     return out
 
 
@@ -44,6 +44,8 @@ def kinds_text(listing: list[dict[str, Any]]) -> str:
                               else "") for f in k["fields"]]
         lines.append("  fields: " + ", ".join(shown))
         lines.append("  answers: " + (", ".join(k["answers"]) or "none"))
+        if k["slips"]:
+            lines.append("  slips: " + "; ".join(f"{s['name']} ({s['about']})" for s in k["slips"]))
     lines.append("(* required)")
     return "\n".join(lines) + "\n"
 

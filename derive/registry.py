@@ -80,6 +80,8 @@ def builtin_names() -> list[str]:
 @lru_cache(maxsize=None)
 def get(name: str) -> Any:
     """The kind object of `name` (its module imported now)."""
+    if name not in entries():
+        raise SpecError(f"no kind {name!r}; installed kinds: {', '.join(names())}")
     entry = entries()[name]
     module_name, _, attribute = entry.value.partition(":")
     try:

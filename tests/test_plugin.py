@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -25,8 +26,10 @@ def run(site: Path, *args: str, cwd: Path | None = None) -> subprocess.Completed
 def site(tmp_path_factory) -> Path:
     """The example plugin installed (no dependencies, no network) into a fresh folder."""
     target = tmp_path_factory.mktemp("site")
+    source = tmp_path_factory.mktemp("source") / EXAMPLE.name
+    shutil.copytree(EXAMPLE, source)    # setuptools writes build/ and egg-info beside the sources: not in the repo
     result = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-                             "--target", str(target), str(EXAMPLE)], capture_output=True, text=True, timeout=300)
+                             "--target", str(target), str(source)], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     return target
 
