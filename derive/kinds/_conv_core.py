@@ -10,12 +10,13 @@ import sympy
 from ..problem import Problem
 from . import _images as I
 from ._geometry import out_size, same_padding
+from ._layers import tame
 
 
 # ---- shapes ------------------------------------------------------------------------------------
 
 def filter_list(p: Problem) -> list[list]:
-    """Each filter as a list of channel matrices."""
+    """Each filter as a list of channel matrices (each has channels/groups of them)."""
     if p.fields.kernels is None:
         return [I.channels(p.fields.kernel)]
     return [I.channels(f) for f in p.fields.kernels]
@@ -31,8 +32,8 @@ def pads(p: Problem) -> tuple[int, int, int, int]:
     if p.fields.padding == "valid":
         return 0, 0, 0, 0
     if p.fields.padding == "same":
-        kh, kw = ksize(p)
-        return (*same_padding(kh), *same_padding(kw))
+        (kh, kw), (dr, dc) = ksize(p), dilations(p)
+        return (*same_padding(kh, dr), *same_padding(kw, dc))
     ph, pw = I.as_pair(p.fields.padding)
     return ph, ph, pw, pw
 
@@ -40,6 +41,29 @@ def pads(p: Problem) -> tuple[int, int, int, int]:
 def strides(p: Problem) -> tuple[int, int]:
     """(row stride, column stride)."""
     return I.as_pair(p.fields.stride)
+
+
+def dilations(p: Problem) -> tuple[int, int]:
+    """(row dilation, column dilation): the step between a kernel's taps."""
+    return I.as_pair(p.fields.dilation)
+
+
+def groups(p: Problem) -> int:
+    """The number of groups (1: every filter sees every channel)."""
+    return p.fields.groups
+
+
+def group_channels(p: Problem, n: int) -> range:
+    """The image channels filter n sees: those of its group."""
+    per_group = len(I.channels(p.fields.image)) // groups(p)
+    group = n // (len(filter_list(p)) // groups(p))
+    return range(group * per_group, (group + 1) * per_group)
+
+
+def span(p: Problem) -> tuple[int, int]:
+    """The rows and columns a kernel covers: d·(k − 1) + 1 along each axis."""
+    (kh, kw), (dr, dc) = ksize(p), dilations(p)
+    return dr * (kh - 1) + 1, dc * (kw - 1) + 1
 
 
 def ksize(p: Problem) -> tuple[int, int]:
@@ -56,9 +80,9 @@ def isize(p: Problem) -> tuple[int, int]:
 
 def output_size(p: Problem) -> tuple[int, int]:
     """(output rows, output columns)."""
-    (h, w), (kh, kw), (sr, sc) = isize(p), ksize(p), strides(p)
+    (h, w), (kh, kw), (sr, sc), (dr, dc) = isize(p), ksize(p), strides(p), dilations(p)
     pt, pb, pl, pr = pads(p)
-    return out_size(h, kh, sr, pt + pb), out_size(w, kw, sc, pl + pr)
+    return out_size(h, kh, sr, pt + pb, dr), out_size(w, kw, sc, pl + pr, dc)
 
 
 def pad_text(p: Problem) -> str:
@@ -99,14 +123,30 @@ def _to_int_array(stack: list, d: int) -> np.ndarray:
     return np.array([[[int(v * d) for v in row] for row in ch] for ch in stack], dtype=object)
 
 
-def correlate(x: list, f: list, stride: tuple[int, int], out: tuple[int, int]) -> list[list[sympy.Rational]]:
-    """Exact Σ_c Σ_u,v x[c, s·i+u, s·j+v]·f[c, u, v]: integers over one common denominator, slice by slice."""
+def _rational(stack: list) -> bool:
+    """True when every number of a stack is rational (the fast road of integer arithmetic)."""
+    return all(isinstance(v, (int, sympy.Rational)) for v in I.flat(stack))
+
+
+def correlate(x: list, f: list, stride: tuple[int, int], out: tuple[int, int],
+              dilation: tuple[int, int] = (1, 1)) -> list[list]:
+    """Exact Σ_c Σ_u,v x[c, s·i + d·u, s·j + d·v]·f[c, u, v] (integers over one denominator while rational)."""
+    if not (_rational(x) and _rational(f)):
+        return _correlate_symbolic(x, f, stride, out, dilation)
     dx, df = I.common_denominator(I.flat(x)), I.common_denominator(I.flat(f))
     xi, fi = _to_int_array(x, dx), _to_int_array(f, df)
     big = max(abs(int(v)) for v in xi.flat) * max(abs(int(v)) for v in fi.flat) * fi.size
     if big < 2**62:
         xi, fi = xi.astype(np.int64), fi.astype(np.int64)
-    (oh, ow), (sr, sc) = out, stride
+    acc = _slide(xi, fi, stride, out, dilation)
+    d = dx * df
+    return [[sympy.Rational(int(a), d) for a in row] for row in acc]
+
+
+def _slide(xi: np.ndarray, fi: np.ndarray, stride: tuple[int, int], out: tuple[int, int],
+           dilation: tuple[int, int]) -> np.ndarray:
+    """Σ over channels and taps of tap·(the strided slice under it): the sliding sum, slice by slice."""
+    (oh, ow), (sr, sc), (dr, dc) = out, stride, dilation
     acc = np.zeros((oh, ow), dtype=xi.dtype)
     if acc.dtype == object:
         acc[:] = 0
@@ -115,9 +155,29 @@ def correlate(x: list, f: list, stride: tuple[int, int], out: tuple[int, int]) -
             for v in range(fi.shape[2]):
                 k = fi[c, u, v]
                 if k:
-                    acc = acc + k * xi[c, u:u + sr * (oh - 1) + 1:sr, v:v + sc * (ow - 1) + 1:sc]
-    d = dx * df
-    return [[sympy.Rational(int(a), d) for a in row] for row in acc]
+                    acc = acc + k * xi[c, dr * u:dr * u + sr * (oh - 1) + 1:sr, dc * v:dc * v + sc * (ow - 1) + 1:sc]
+    return acc
+
+
+def _correlate_symbolic(x: list, f: list, stride: tuple[int, int], out: tuple[int, int],
+                        dilation: tuple[int, int]) -> list[list]:
+    """The sliding sum of SymPy values (exp, tanh), each entry kept exact while small (see `_layers.tame`)."""
+    xa = np.array(x, dtype=object)
+    fa = np.array(f, dtype=object)
+    acc = _slide(xa, fa, stride, out, dilation)
+    return [[tame(sympy.sympify(a)) for a in row] for row in acc]
+
+
+def forward(p: Problem) -> tuple[list, list, list, list, list]:
+    """(padded image, kernels used, responses, pre-activations Z, outputs), exactly."""
+    used = [[rot180(ch) for ch in f] if p.fields.flip else f for f in filter_list(p)]
+    x = padded(p)
+    out = output_size(p)
+    responses = [correlate([x[c] for c in group_channels(p, n)], f, strides(p), out, dilations(p))
+                 for n, f in enumerate(used)]
+    pre = [[[z + b for z in row] for row in r] for r, b in zip(responses, biases(p))]
+    outputs = [[[activate(z, p) for z in row] for row in zf] for zf in pre]
+    return x, used, responses, pre, outputs
 
 
 def activate(z: Any, p: Problem) -> Any:

@@ -22,33 +22,55 @@ FIGURE_SIDE = 12        # largest padded image (rows or columns) drawn as a figu
 
 
 def size_step(s: Solution, p: Problem, oh: int, ow: int) -> None:
-    """⌊(n + 2p − k)/s⌋ + 1, substituted, for the height and the width."""
-    (h, w), (kh, kw), (sr, sc) = C.isize(p), C.ksize(p), C.strides(p)
+    """⌊(n + 2p − k)/s⌋ + 1 (with a dilation, ⌊(n + 2p − d(k − 1) − 1)/s⌋ + 1), for the height and the width."""
+    (h, w), (kh, kw), (sr, sc), (dr, dc) = C.isize(p), C.ksize(p), C.strides(p), C.dilations(p)
     pt, pb, pl, pr = C.pads(p)
     lines = []
-    axes = [("H", h, pt, pb, kh, sr, oh), ("W", w, pl, pr, kw, sc, ow)]
-    if (h, pt, pb, kh, sr) == (w, pl, pr, kw, sc):
-        axes = [("H = W", h, pt, pb, kh, sr, oh)]
-    for name, n, a, b, k, st, o in axes:
+    axes = [("H", h, pt, pb, kh, sr, dr, oh), ("W", w, pl, pr, kw, sc, dc, ow)]
+    if (h, pt, pb, kh, sr, dr) == (w, pl, pr, kw, sc, dc):
+        axes = [("H = W", h, pt, pb, kh, sr, dr, oh)]
+    dilated = (dr, dc) != (1, 1)
+    for name, n, a, b, k, st, d, o in axes:
         lhs = name.replace("H", r"H_{\text{out}}").replace("W", r"W_{\text{out}}")
-        if a == b:
-            formula = r"\left\lfloor \frac{n + 2p - k}{s} \right\rfloor + 1"
-            sub = r"\left\lfloor \frac{%d + 2 \cdot %d - %d}{%d} \right\rfloor + 1" % (n, a, k, st)
-        else:
-            formula = r"\left\lfloor \frac{n + p_{\text{before}} + p_{\text{after}} - k}{s} \right\rfloor + 1"
-            sub = r"\left\lfloor \frac{%d + %d + %d - %d}{%d} \right\rfloor + 1" % (n, a, b, k, st)
-        lines.append(chain(Latex(lhs + " = " + formula), Latex(sub), o))
+        numbers = _size_numbers(n, a, b, k, st, d, dilated)
+        lines.append(chain(Latex(lhs + " = " + _size_formula(a == b, dilated)), Latex(numbers), o))
     n_ch, n_f = len(I.channels(p.fields.image)), len(C.filter_list(p))
-    text = (f"The image is {n_ch} × {h}×{w} (channels × rows × columns), each filter {n_ch} × {kh}×{kw}; "
-            f"stride {I.pair_text(p.fields.stride)}, padding {C.pad_text(p)}. A window position is counted for every "
-            "place the kernel fits inside the padded image.")
+    per_filter = len(C.filter_list(p)[0])
+    text = (f"The image is {n_ch} × {h}×{w} (channels × rows × columns), each filter {per_filter} × {kh}×{kw}; "
+            f"stride {I.pair_text(p.fields.stride)}, padding {C.pad_text(p)}"
+            + (f", dilation {I.pair_text(p.fields.dilation)}" if dilated else "") + ". A window position is counted "
+            "for every place the kernel fits inside the padded image.")
+    if dilated:
+        eh, ew = C.span(p)
+        text += (f" Dilation spreads the kernel's taps apart (d − 1 skipped rows or columns between neighbours), so "
+                 f"the {kh}×{kw} kernel spans d(k − 1) + 1: {eh}×{ew} positions of the image.")
     if p.fields.padding == "same":
-        text += (f" Same padding (stride 1) adds k − 1 zeros in total along each axis, {pt} before and {pb} after "
-                 "the rows, " f"{pl} before and {pr} after the columns"
+        text += (f" Same padding (stride 1) adds {'d(k − 1)' if dilated else 'k − 1'} zeros in total along each "
+                 f"axis, {pt} before and {pb} after the rows, " f"{pl} before and {pr} after the columns"
                  + (" (an even kernel puts the extra one at the bottom and right, as PyTorch)" if pt != pb or pl != pr
                     else "") + ", so the output keeps the input's size.")
+    if C.groups(p) > 1:
+        g = C.groups(p)
+        text += (f" With {g} groups the {n_ch} channels are split into {g} groups of {n_ch // g} and the {n_f} filters "
+                 f"into {g} groups of {n_f // g}: each filter sees only the {n_ch // g} channels of its own group.")
     s.step("Output size", *lines, text=text + f" With {C.count(n_f, 'filter')} the output shape is "
                                             f"[{n_f}, {oh}, {ow}] (filters, rows, columns).")
+
+
+def _size_formula(even: bool, dilated: bool) -> str:
+    """The output-size rule: with equal padding on both sides or not, with the kernel's span or its size."""
+    k = "d(k - 1) - 1" if dilated else "k"
+    if even:
+        return r"\left\lfloor \frac{n + 2p - %s}{s} \right\rfloor + 1" % k
+    return r"\left\lfloor \frac{n + p_{\text{before}} + p_{\text{after}} - %s}{s} \right\rfloor + 1" % k
+
+
+def _size_numbers(n: int, a: int, b: int, k: int, st: int, d: int, dilated: bool) -> str:
+    """The rule with this axis's numbers."""
+    taps = r"%d \cdot (%d - 1) - 1" % (d, k) if dilated else str(k)
+    if a == b:
+        return r"\left\lfloor \frac{%d + 2 \cdot %d - %s}{%d} \right\rfloor + 1" % (n, a, taps, st)
+    return r"\left\lfloor \frac{%d + %d + %d - %s}{%d} \right\rfloor + 1" % (n, a, b, taps, st)
 
 
 def flip_step(s: Solution, p: Problem, filters: list) -> None:
@@ -93,41 +115,54 @@ def focus_entry(response: list[list]) -> tuple[int, int]:
 
 def rule_step(s: Solution, p: Problem, x: list, filters: list, outputs: list, focus: tuple[int, int]) -> None:
     """The sliding sum as a formula, and the figure of one receptive field."""
-    (sr, sc), multi, stride = C.strides(p), len(x) > 1, p.fields.stride
-    row = "i" if sr == 1 else f"{sr}i"
-    col = "j" if sc == 1 else f"{sc}j"
+    (sr, sc), (dr, dc), stride = C.strides(p), C.dilations(p), p.fields.stride
+    multi = len(C.filter_list(p)[0]) > 1
+    row, col = ("i" if sr == 1 else f"{sr}i"), ("j" if sc == 1 else f"{sc}j")
+    u, v = ("u" if dr == 1 else f"{dr}u"), ("v" if dc == 1 else f"{dc}v")
     ch_sum, ch_idx = (r"\sum_{c}", "c,") if multi else ("", "")
     z = r"r_{i,j}" if C.has_bias_or_act(p) else r"y_{i,j}"
     xs = r"X^{\text{pad}}" if any(C.pads(p)) else "X"
-    rule = Latex(rf"{z} = {ch_sum}\sum_{{u,v}} {xs}_{{{ch_idx}{row}+u,\,{col}+v}}\, K_{{{ch_idx}u,v}}")
+    rule = Latex(rf"{z} = {ch_sum}\sum_{{u,v}} {xs}_{{{ch_idx}{row}+{u},\,{col}+{v}}}\, K_{{{ch_idx}u,v}}")
     text = ("Slide the kernel over the " + ("padded " if any(C.pads(p)) else "") + "input"
             + (f" with stride {I.pair_text(stride)} ({I.step_text(stride)})" if (sr, sc) != (1, 1) else "")
             + ": at each position multiply the overlapping numbers element by element and add them up"
             + (" over all channels" if multi else "")
             + ". This is cross-correlation, as PyTorch's conv2d computes it"
-            + (" (here with the flipped kernel)." if p.fields.flip else " (the kernel is not flipped)."))
-    figure = _figure(p, x, filters, outputs, focus)
+            + (" (here with the flipped kernel)." if p.fields.flip else " (the kernel is not flipped).")
+            + (f" With dilation {I.pair_text(p.fields.dilation)} the kernel's taps sit {I.step_text(p.fields.dilation)}"
+               " apart in the image." if (dr, dc) != (1, 1) else "")
+            + (f" With {C.groups(p)} groups, c runs over the channels of the filter's own group only."
+               if C.groups(p) > 1 else ""))
+    figure = _figure(p, _seen(p, x, 0), filters, outputs, focus)
     if figure is not None:
         text += f" The figure shows the window of output entry ({focus[0]}, {focus[1]})."
     s.step("Slide the kernel", rule, text=text, figure=figure)
+
+
+def _seen(p: Problem, x: list, n: int) -> list:
+    """The (padded) channels filter n sees: those of its group."""
+    return [x[c] for c in C.group_channels(p, n)]
 
 
 def _figure(p: Problem, x: list, filters: list, outputs: list, focus: tuple[int, int]) -> Latex | None:
     """Input, kernel and output with the receptive field of `focus` highlighted (small problems only)."""
     if len(x[0]) > FIGURE_SIDE or len(x[0][0]) > FIGURE_SIDE or len(x) > SHOWN_CHANNELS:
         return None
-    (i, j), (sr, sc), (kh, kw) = focus, C.strides(p), C.ksize(p)
+    (i, j), (sr, sc), (kh, kw), (dr, dc) = focus, C.strides(p), C.ksize(p), C.dilations(p)
     pt, pb, pl, pr = C.pads(p)
     height, width = len(x[0]), len(x[0][0])
     padding = {(r, c) for r in range(height) for c in range(width)
                if r < pt or r >= height - pb or c < pl or c >= width - pr}
-    window = {(i * sr + u, j * sc + v): I.HIGHLIGHT for u in range(kh) for v in range(kw)}
+    window = {(i * sr + dr * u, j * sc + dc * v): I.HIGHLIGHT for u in range(kh) for v in range(kw)}
+    eh, ew = C.span(p)
     multi = len(x) > 1
     rows = []
     for c, ch in enumerate(x):
-        xname = "X" + (f"_{{{c}}}" if multi else "") + (r"^{\text{pad}}" if any(C.pads(p)) else "")
+        channel = C.group_channels(p, 0)[c]
+        xname = "X" + (f"_{{{channel}}}" if multi or C.groups(p) > 1 else "") + \
+            (r"^{\text{pad}}" if any(C.pads(p)) else "")
         kname = _kname(p, 0, c, len(x), flipped=p.fields.flip)
-        rows.append([I.Grid(xname, ch, dict(window), faint=padding, boxes=[(i * sr, j * sc, kh, kw)]),
+        rows.append([I.Grid(xname, ch, dict(window), faint=padding, boxes=[(i * sr, j * sc, eh, ew)]),
                      r"\star", I.Grid(kname, filters[0][c])])
     yname = "Y" if p.fields.kernels is None else "Y_{0}"
     out = I.Grid(yname, outputs[0], {focus: I.HIGHLIGHT}, boxes=[(i, j, 1, 1)])
@@ -151,17 +186,17 @@ def entry_steps(s: Solution, p: Problem, x: list, filters: list, responses: list
     oh, ow = len(responses[0]), len(responses[0][0])
     lines = []
     for i, j in _worked(p, oh, ow, focus):
-        lines += _entry_lines(p, x, filters[0], i, j, responses[0][i][j],
+        lines += _entry_lines(p, _seen(p, x, 0), filters[0], i, j, responses[0][i][j],
                               "" if p.fields.kernels is None else "^{(0)}")
     for n in range(1, min(len(filters), SHOWN_FILTERS)):
-        lines += _entry_lines(p, x, filters[n], 0, 0, responses[n][0][0], f"^{{({n})}}")
+        lines += _entry_lines(p, _seen(p, x, n), filters[n], 0, 0, responses[n][0][0], f"^{{({n})}}")
     every = oh * ow * len(filters)
     shown = len(_worked(p, oh, ow, focus)) + min(len(filters), SHOWN_FILTERS) - 1
     rest = "" if shown >= every else " The other entries follow the same rule; all of them are in the output below."
     s.step("Worked entries", *lines,
            text="Each entry is the sum of the element-wise products of the kernel and the window under it"
                 + (", grouped by kernel row" if _taps(filters[0]) <= 27 else "")
-                + (" and channel" if len(x) > 1 else "") + "." + rest)
+                + (" and channel" if len(filters[0]) > 1 else "") + "." + rest)
 
 
 def _taps(f: list) -> int:
@@ -170,19 +205,20 @@ def _taps(f: list) -> int:
 
 def _entry_lines(p: Problem, x: list, f: list, i: int, j: int, z: Any, tag: str) -> list[Latex]:
     """y_{i,j} = (x·k + …) + (…) = row sums = value: wrapped over lines that fit the page."""
-    (sr, sc), kh, kw = C.strides(p), len(f[0]), len(f[0][0])
+    (sr, sc), (dr, dc), kh, kw = C.strides(p), C.dilations(p), len(f[0]), len(f[0][0])
     lhs = ("r" if C.has_bias_or_act(p) else "y") + tag + f"_{{{i},{j}}}"
     if _taps(f) > 27:
         xs = r"X^{\text{pad}}" if any(C.pads(p)) else "X"
         ch = "" if len(x) == 1 else r"\sum_c "
-        window = Latex(rf"{ch}\sum \left({xs}_{{{i * sr}:{i * sr + kh - 1},\ {j * sc}:{j * sc + kw - 1}}} "
-                       r"\odot K\right)")
+        rows = _slice_text(i * sr, i * sr + dr * (kh - 1), dr)
+        cols = _slice_text(j * sc, j * sc + dc * (kw - 1), dc)
+        window = Latex(rf"{ch}\sum \left({xs}_{{{rows},\ {cols}}} \odot K\right)")
         return [chain(Latex(lhs), window, z)]
     lines, sums = [], []
     for c in range(len(f)):
         groups = []
         for u in range(kh):
-            terms = [(x[c][i * sr + u][j * sc + v], f[c][u][v]) for v in range(kw)]
+            terms = [(x[c][i * sr + dr * u][j * sc + dc * v], f[c][u][v]) for v in range(kw)]
             groups.append(("(" + " + ".join(f"{I.paren(a)} \\cdot {I.paren(k)}" for a, k in terms) + ")",
                            I.product_width(terms)))
             sums.append(sympy.Add(*[a * k for a, k in terms]))
@@ -193,6 +229,11 @@ def _entry_lines(p: Problem, x: list, f: list, i: int, j: int, z: Any, tag: str)
         lines += I.wrap("= ", [t for t, _ in sum_terms], [w for _, w in sum_terms], joiner=" ", cont=r"\quad ")
     lines[-1] = Latex(lines[-1] + " = " + tex(z))
     return lines
+
+
+def _slice_text(first: int, last: int, step: int) -> str:
+    """`0:2`, or `0:4:2` with a step."""
+    return f"{first}:{last}" + (f":{step}" if step != 1 else "")
 
 
 def bias_step(s: Solution, p: Problem, responses: list, biases: list, outputs: list) -> None:
@@ -233,13 +274,16 @@ def output_step(s: Solution, p: Problem, outputs: list, oh: int, ow: int) -> Non
 
 def notes(s: Solution, p: Problem, filters: list, responses: list, biases: list) -> None:
     """For each filter recognised in the catalogue, what it detects and where it responds in this image."""
-    image = [[sympy.Add(*vals) for vals in zip(*rows)] for rows in zip(*I.channels(p.fields.image))]
+    if C.dilations(p) != (1, 1):
+        return
     pt, pb, pl, pr = C.pads(p)
     window = (*C.strides(p), pt, pl) + C.ksize(p)
     plain = p.fields.activation == "linear"
     for n, f in enumerate(filters):
         if any(ch != f[0] for ch in f):
             continue
+        seen = [I.channels(p.fields.image)[c] for c in C.group_channels(p, n)]
+        image = [[sympy.Add(*vals) for vals in zip(*rows)] for rows in zip(*seen)]
         m = K.match(f[0])
         if m is None:
             continue

@@ -6,16 +6,20 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import sympy
 
 from .. import fields as F
 from ..errors import SpecError
 from ..kind import AnswerSpec, Kind
 from ..problem import Problem
-from ..slipkit import Answers, Slip, Variant, negated, nonzero, setting
+from ..latex import Latex
+from ..slipkit import Answers, Slip
 from ..solution import Solution
+from . import _conv_back as B
 from . import _conv_core as C
+from . import _conv_grad as G
+from . import _conv_numeric as N
+from . import _conv_slips as L
 from . import _conv_steps as S
 from . import _images as I
 from ._activations import ELEMENTWISE
@@ -60,15 +64,19 @@ FIELDS = F.table(
     kernels=F.Field(_filters),
     stride=F.Field(I.pair(F.positive_int), 1),
     padding=F.Field(_padding, 0),
+    dilation=F.Field(I.pair(F.positive_int), 1),
+    groups=F.Field(F.positive_int, 1),
     bias=F.Field(F.scalar_or_vector, sympy.Integer(0)),
     activation=F.Field(F.choice(*ELEMENTWISE), "linear"),
     slope=F.Field(F.number),
     flip=F.Field(F.boolean, False),
+    upstream=F.Field(I.stack),
 )
 
 
 def validate(p: Problem) -> None:
-    """One of kernel/kernels; channels, sizes, bias count, slope, `same` with stride 1, fits, output limit."""
+    """One of kernel/kernels; groups, channels, sizes, bias count, slope, `same` with stride 1, fits, output limit,
+    the upstream's shape."""
     v = p.fields
     if (v.kernel is None) == (v.kernels is None):
         if v.kernel is None:
@@ -76,11 +84,17 @@ def validate(p: Problem) -> None:
         raise p.error("kernels", "give either kernel (one filter) or kernels (a list of filters), not both")
     n_channels = len(I.channels(v.image))
     filters = C.filter_list(p)
+    _check_groups(p, n_channels, len(filters))
     for i, f in enumerate(filters):
-        if len(f) != n_channels:
+        if len(f) != n_channels // v.groups:
             what = "the kernel" if v.kernels is None else f"filter {i}"
-            raise p.error(C.kernel_path(p, i), f"{what} has {C.count(len(f), 'channel')} but the image has "
-                                               f"{n_channels}; give one kernel matrix per image channel")
+            if v.groups == 1:
+                raise p.error(C.kernel_path(p, i), f"{what} has {C.count(len(f), 'channel')} but the image has "
+                                                   f"{n_channels}; give one kernel matrix per image channel")
+            raise p.error(C.kernel_path(p, i), f"{what} has {C.count(len(f), 'channel')} but groups {v.groups} "
+                                               f"gives each filter {n_channels} / {v.groups} = {n_channels // v.groups}"
+                                               " of the image's channels; give one kernel matrix per channel of its "
+                                               "group")
         if (len(f[0]), len(f[0][0])) != C.ksize(p):
             raise p.error(C.kernel_path(p, i), f"filter {i} is {I.size_text(len(f[0]), len(f[0][0]))}, filter 0 "
                                                f"is {I.size_text(*C.ksize(p))}: all filters must have the same size")
@@ -94,18 +108,46 @@ def validate(p: Problem) -> None:
         raise p.error("padding", f"padding 'same' needs stride 1, as in PyTorch (got stride {I.pair_text(v.stride)}); "
                                  "give the padding as a number to use a larger stride")
     _check_fit(p, filters)
+    _check_upstream(p, len(filters))
+
+
+def _check_groups(p: Problem, n_channels: int, n_filters: int) -> None:
+    """groups must divide the image's channels and the number of filters."""
+    g = p.fields.groups
+    if n_channels % g:
+        raise p.error("groups", f"groups {g} does not divide the image's {C.count(n_channels, 'channel')}: "
+                                "each group needs the same number of channels")
+    if n_filters % g:
+        one = " (kernel: is one filter; give kernels: for more)" if p.fields.kernels is None else ""
+        raise p.error("groups", f"groups {g} does not divide the {C.count(n_filters, 'filter')}{one}: "
+                                "each group needs the same number of filters")
+
+
+def _check_upstream(p: Problem, n_filters: int) -> None:
+    """The upstream gradient has the output's shape: a matrix for kernel, one matrix per filter for kernels."""
+    if p.fields.upstream is None:
+        return
+    oh, ow = C.output_size(p)
+    want = (oh, ow) if p.fields.kernels is None else (n_filters, oh, ow)
+    got = F.shape(p.fields.upstream)
+    if got != want:
+        what = "rows × columns" if len(want) == 2 else "filters × rows × columns"
+        raise p.error("upstream", f"expected the output's shape, {F.shape_text(want)} ({what}), "
+                                  f"got {F.shape_text(got)}")
 
 
 def _check_fit(p: Problem, filters: list) -> None:
     """The kernel must fit in the padded image; the padded image and the output stay within the limits."""
-    (h, w), (kh, kw) = C.isize(p), C.ksize(p)
+    (h, w), (kh, kw), (eh, ew) = C.isize(p), C.ksize(p), C.span(p)
     pt, pb, pl, pr = C.pads(p)
     side = p.ctx.limits.matrix_side
     if max(h + pt + pb, w + pl + pr) > side:
         raise p.error("padding", f"the padded image would be {I.size_text(h + pt + pb, w + pl + pr)}, more than the "
                                  f"limit of {side} rows or columns (limit 'matrix_side')")
-    if kh > h + pt + pb or kw > w + pl + pr:
-        raise p.error(C.kernel_path(p, 0), f"the {I.size_text(kh, kw)} kernel is larger than the padded image "
+    spans = "" if (eh, ew) == (kh, kw) else f" (dilation {I.pair_text(p.fields.dilation)}: it spans " \
+                                              f"{I.size_text(eh, ew)})"
+    if eh > h + pt + pb or ew > w + pl + pr:
+        raise p.error(C.kernel_path(p, 0), f"the {I.size_text(kh, kw)} kernel{spans} is larger than the padded image "
                                            f"({I.size_text(h + pt + pb, w + pl + pr)}: the image is "
                                            f"{I.size_text(h, w)}, padding {C.pad_text(p)})")
     oh, ow = C.output_size(p)
@@ -118,19 +160,17 @@ def _check_fit(p: Problem, filters: list) -> None:
 # ---- the derivation ------------------------------------------------------------------------------
 
 def solve(p: Problem) -> Solution:
-    """Output size, padding, the sliding sum with worked entries and a figure, bias and activation, meaning."""
+    """Output size, padding, the sliding sum with worked entries and a figure, bias and activation, meaning; with
+    upstream, the backward pass."""
     s = Solution(p)
-    filters = [[C.rot180(ch) for ch in f] if p.fields.flip else f for f in C.filter_list(p)]
+    x, filters, responses, pre, outputs = C.forward(p)
     oh, ow = C.output_size(p)
     S.size_step(s, p, oh, ow)
     if p.fields.flip:
         S.flip_step(s, p, filters)
-    x = C.padded(p)
     if any(C.pads(p)):
         S.pad_step(s, p, x)
-    responses = [C.correlate(x, f, C.strides(p), (oh, ow)) for f in filters]
     biases = C.biases(p)
-    outputs = [[[C.activate(z + b, p) for z in row] for row in r] for r, b in zip(responses, biases)]
     focus = S.focus_entry(responses[0])
     S.rule_step(s, p, x, filters, outputs, focus)
     S.entry_steps(s, p, x, filters, responses, biases, focus)
@@ -139,66 +179,13 @@ def solve(p: Problem) -> Solution:
     S.output_step(s, p, outputs, oh, ow)
     s.answer("output", outputs[0] if p.fields.kernels is None else outputs, symbol="Y")
     s.answer("output_shape", [len(filters), oh, ow], symbol=r"\text{shape}")
+    if p.fields.upstream is not None:
+        back = G.backward(p, x, filters, pre)
+        B.backward_steps(s, p, x, filters, pre, responses, back)
+        for name, (value, approximate) in G.answers(p, back).items():
+            s.answer(name, value, approximate=approximate, symbol=B.SYMBOLS[name])
     S.notes(s, p, filters, responses, biases)
     return s
-
-
-# ---- independent recomputation ---------------------------------------------------------------------
-
-def recompute(p: Problem) -> dict[str, Any]:
-    """float64 NumPy: pad, sliding windows, einsum, bias, activation."""
-    x = np.array(I.channels(p.fields.image), dtype=float)
-    pt, pb, pl, pr = C.pads(p)
-    x = np.pad(x, ((0, 0), (pt, pb), (pl, pr)))
-    w = np.array(C.filter_list(p), dtype=float)
-    if p.fields.flip:
-        w = w[:, :, ::-1, ::-1]
-    (sr, sc), (kh, kw) = C.strides(p), w.shape[2:]
-    windows = np.lib.stride_tricks.sliding_window_view(x, (kh, kw), axis=(1, 2))[:, ::sr, ::sc]
-    z = np.einsum("chwuv,fcuv->fhw", windows, w) + np.array([float(b) for b in C.biases(p)])[:, None, None]
-    slope = float(C.slope(p))
-    y = {"linear": lambda a: a, "relu": lambda a: np.maximum(a, 0.0),
-         "leaky_relu": lambda a: np.where(a > 0, a, slope * a),
-         "sigmoid": lambda a: 1.0 / (1.0 + np.exp(-a)), "tanh": np.tanh}[p.fields.activation](z)
-    return {"output": y[0] if p.fields.kernels is None else y, "output_shape": list(y.shape)}
-
-
-# ---- slips ------------------------------------------------------------------------------------------
-
-def kernel_flip(p: Problem, answers: Answers) -> list[Variant]:
-    """True convolution where cross-correlation was asked, or the reverse."""
-    if p.fields.flip:
-        return [Variant("the kernel not flipped (cross-correlation) where true convolution was asked",
-                        modify=setting(flip=False))]
-    return [Variant("the kernel flipped (true convolution) where cross-correlation was asked (PyTorch's conv2d "
-                    "does not flip)", modify=setting(flip=True))]
-
-
-def bias_sign(p: Problem, answers: Answers) -> list[Variant]:
-    """The sign of the conv bias flipped."""
-    if not nonzero(p.fields.bias):
-        return []
-    return [Variant("the sign of the bias flipped", modify=setting(bias=negated(p.fields.bias)))]
-
-
-def activation_skipped(p: Problem, answers: Answers) -> list[Variant]:
-    """The activation of a conv layer left out."""
-    if str(p.fields.activation) not in ("relu", "leaky_relu"):
-        return []
-    return [Variant(f"the {p.fields.activation} skipped (the raw cross-correlation plus bias given)",
-                    modify=setting(activation="linear", slope=None))]
-
-
-def size_off_by_one(p: Problem, answers: Answers) -> list[Variant]:
-    """(n + 2p − k)/s instead of (n + 2p − k)/s + 1, or one too many."""
-    out = []
-    for delta in (-1, 1):
-        def transform(_p: Problem, a: Answers, d: int = delta) -> Answers:
-            f, h, w = a["output_shape"]
-            return {"output_shape": [f, h + d, w + d]}
-        out.append(Variant(f"the output size off by one ((n + 2p − k)/s + 1 {'− 1' if delta < 0 else '+ 1'})",
-                           transform=transform))
-    return out
 
 
 class Conv2d(Kind):
@@ -208,12 +195,21 @@ class Conv2d(Kind):
     summary = "2-D cross-correlation (PyTorch's conv2d) with stride, padding, bias and activation"
     fields = FIELDS
     answers = {"output": AnswerSpec(),
-               "output_shape": AnswerSpec(count=True, shape=True)}
+               "output_shape": AnswerSpec(count=True, shape=True),
+               "grad_image": AnswerSpec(depends=("output",)),
+               "grad_kernel": AnswerSpec(depends=("output",)),
+               "grad_kernels": AnswerSpec(depends=("output",)),
+               "grad_bias": AnswerSpec(depends=("output",))}
     slips = (
-        Slip("kernel_flip", "the kernel flipped or not", kernel_flip),
-        Slip("conv_bias_sign", "the sign of the conv bias flipped", bias_sign),
-        Slip("conv_activation_skipped", "ReLU skipped after a convolution", activation_skipped),
-        Slip("conv_size_off_by_one", "an off-by-one in the conv output size", size_off_by_one),
+        Slip("kernel_flip", "the kernel flipped or not", L.kernel_flip),
+        Slip("conv_bias_sign", "the sign of the conv bias flipped", L.bias_sign),
+        Slip("conv_activation_skipped", "ReLU skipped after a convolution", L.activation_skipped),
+        Slip("conv_size_off_by_one", "an off-by-one in the conv output size", L.size_off_by_one),
+        Slip("conv_grad_kernel_unflipped", "the kernel not flipped in the full convolution of ∂L/∂X",
+             L.grad_kernel_unflipped),
+        Slip("conv_grad_derivative_skipped", "the upstream gradient not multiplied by the activation's derivative",
+             L.derivative_skipped),
+        Slip("conv_grad_bias_averaged", "∂L/∂b averaged over the positions instead of summed", L.bias_grad_averaged),
     )
     examples = (
         {"image": [[10, 10, 10, 0, 0, 0]] * 6, "kernel": [[1, 0, -1]] * 3},
@@ -223,12 +219,32 @@ class Conv2d(Kind):
          "stride": 2, "padding": 1, "bias": [1, -2], "activation": "relu"},
         {"image": [[1, -2, 0.5], [0, 3, -1], [2, -1, 1]], "kernel": [[1, 2], [-1, 0.5]],
          "padding": "same", "bias": -1, "activation": "leaky_relu", "slope": 0.1, "flip": True},
+        {"image": [[1, 2, 0, 1], [0, 1, 3, 2], [2, 1, 1, 0], [1, 0, 2, 3]], "kernel": [[1, -1], [2, 0]],
+         "bias": 1, "activation": "relu", "upstream": [[1, -1, 2], [0, 1, 1], [2, 0, -1]]},
+        {"image": [[[1, 2, 0, 1, 1], [0, 1, 3, 2, 0], [2, 1, 1, 0, 1], [1, 0, 2, 3, 2], [0, 1, 1, 0, 1]],
+                   [[0, 1, 1, 0, 2], [2, 0, 1, 1, 0], [1, 3, 0, 2, 1], [0, 1, 2, 1, 0], [1, 0, 0, 1, 2]]],
+         "kernels": [[[1, -1], [0, 2]], [[0, 1], [-1, 1]]], "groups": 2, "stride": 2, "padding": 1,
+         "dilation": [1, 2], "bias": [0.5, -1], "activation": "sigmoid", "flip": True,
+         "upstream": [[[1, 0, -1], [2, 1, 0], [0, 1, 1]], [[1, 1, 0], [0, -1, 2], [1, 0, 1]]]},
     )
     positional = ("image", "kernel")
 
     validate = staticmethod(validate)
     solve = staticmethod(solve)
-    recompute = staticmethod(recompute)
+    recompute = staticmethod(N.recompute)
+
+    def answer_names(self, p: Problem) -> list[str]:
+        """The forward answers; with upstream, the gradients too (grad_kernel or grad_kernels)."""
+        return ["output", "output_shape"] + (G.grad_names(p) if p.fields.upstream is not None else [])
+
+    def follow(self, p: Problem, answer: str, given: Answers) -> Any:
+        """A gradient redone from the student's own output (SPEC §12)."""
+        return L.follow(p, answer, given)
+
+    def given(self, p: Problem) -> list[tuple[str, Latex]]:
+        """The question sheet's data, without dilation 1 and groups 1 (the defaults a plain conv never mentions)."""
+        quiet = {"dilation": I.as_pair(p.fields.dilation) == (1, 1), "groups": p.fields.groups == 1}
+        return [(label, value) for label, value in super().given(p) if not quiet.get(label, False)]
 
 
 KIND = Conv2d()

@@ -292,7 +292,8 @@ BAD = [
      "spec.yaml:7: c.slope: slope only applies to activation leaky_relu"),
     ("image: [[1, 2], [3, 4]]\n    kernel: [[1]]\n    stirde: 2",
      "spec.yaml:7: c.stirde: unknown field for kind conv2d (did you mean 'stride'?); allowed: activation, bias, "
-     "flip, image, kernel, kernels, padding, slope, stride, check, digits, id, kind, seed, statement, title"),
+     "dilation, flip, groups, image, kernel, kernels, padding, slope, stride, upstream, check, digits, id, kind, "
+     "seed, statement, title"),
     ("image: [[1, 2], [3, 4]]\n    kernel: [[1]]\n    padding: 300",
      "spec.yaml:7: c.padding: the padded image would be 602×602, more than the limit of 512 rows or columns "
      "(limit 'matrix_side')"),
