@@ -1,0 +1,357 @@
+"""The exact arithmetic of `rnn`: PyTorch's nn.RNN, nn.LSTM and nn.GRU one step at a time, then BPTT.
+
+Values are Fractions while rational, SymPy once transcendental, and 50-digit decimals past the size limit
+(the helpers of `_layers`). A `Mistake` computes what a student with a slip would: the same equations with
+one thing changed, so the slips and the key share one road.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+from ..problem import Problem
+from . import _layers as L
+
+GATES = {"rnn": ("h",), "lstm": ("i", "f", "g", "o"), "gru": ("r", "z", "n")}
+SIGMOID = ("i", "f", "o", "r", "z")
+ONE, ZERO, MINUS = Fraction(1), Fraction(0), Fraction(-1)
+SHOWN_STEPS = 4      # a sequence this long is worked (and drawn) in full; a longer one shows steps 1, 2 and T
+
+
+def shown_steps(T: int) -> list[int]:
+    """The 0-based steps the key works in full."""
+    return list(range(T)) if T <= SHOWN_STEPS else [0, 1, T - 1]
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """What a slip changes in the equations (the default changes nothing)."""
+
+    acts: tuple[tuple[str, str], ...] = ()   # (gate, nonlinearity used instead of its own)
+    swap_if: bool = False                    # LSTM: c = i ⊙ c_prev + f ⊙ g
+    flip_z: bool = False                     # GRU: h = z ⊙ n + (1 − z) ⊙ h_prev
+    reset_before: bool = False               # GRU: n = tanh(W_in x + b_in + W_hn (r ⊙ h) + b_hn)
+    no_cell_tanh: bool = False               # LSTM: h = o ⊙ c
+    truncated: str = ""                      # "local": no gradient into h_{t−1}; "last": only step T
+
+
+EXACT = Mistake()
+
+
+@dataclass
+class Net:
+    """A problem's data as exact values (Fractions): the cell, its stacked weights, the sequence."""
+
+    cell: str
+    act: str
+    h: int
+    d: int
+    w_ih: list
+    w_hh: list
+    b_ih: list | None
+    b_hh: list | None
+    h0: list
+    c0: list | None
+    xs: list
+    upstream: list | None
+
+    @property
+    def gates(self) -> tuple[str, ...]:
+        """The gate names in PyTorch's stacking order."""
+        return GATES[self.cell]
+
+
+@dataclass
+class Step:
+    """One time step forward: inputs, the two affine parts, pre-activations, gates, cell and hidden state."""
+
+    x: list
+    h_prev: list
+    c_prev: list | None
+    gi: list                 # W_ih x + b_ih (G·h)
+    gh: list                 # W_hh h_prev + b_hh (G·h; a GRU's n block as the cell uses it)
+    pre: list                # each gate's argument (G·h)
+    gates: list              # after the nonlinearities (G·h)
+    c: list | None
+    tc: list | None          # tanh(c) (LSTM)
+    h: list
+    hin: list = field(default_factory=list)   # per block, the vector W_hh's block multiplies
+
+
+@dataclass
+class Back:
+    """One time step backward: ∂L/∂h_t in total, ∂L/∂c_t, the gate gradients, and what flows on."""
+
+    dh: list
+    dc: list | None
+    dgates: list             # ∂L/∂(gate outputs)
+    dpre: list               # ∂L/∂(gate arguments)
+    dgi: list
+    dgh: list
+    dx: list
+    dh_prev: list
+    dc_prev: list | None
+
+
+def net_of(p: Problem) -> Net:
+    """The problem's fields as exact values (zeros for an omitted h0 or c0)."""
+    f = p.fields
+    fr = lambda v: None if v is None else [L.frac(x) for x in v]   # noqa: E731
+    h = len(f.w_hh[0])
+    lstm = f.cell == "lstm"
+    return Net(f.cell, f.nonlinearity, h, len(f.inputs[0]), [fr(r) for r in f.w_ih], [fr(r) for r in f.w_hh],
+               fr(f.b_ih), fr(f.b_hh), fr(f.h0) or [ZERO] * h, (fr(f.c0) or [ZERO] * h) if lstm else None,
+               [fr(r) for r in f.inputs], None if f.upstream is None else [fr(r) for r in f.upstream])
+
+
+# ---- vector helpers --------------------------------------------------------------------------------
+
+def matvec(w: list, v: list) -> list:
+    """W·v."""
+    return [L.dot(row, v) for row in w]
+
+
+def tmatvec(w: list, v: list) -> list:
+    """Wᵀ·v."""
+    return [L.dot([row[k] for row in w], v) for k in range(len(w[0]))]
+
+
+def vadd(*vs: list) -> list:
+    """The elementwise sum of vectors."""
+    out = list(vs[0])
+    for v in vs[1:]:
+        out = [L.add(a, b) for a, b in zip(out, v)]
+    return out
+
+
+def had(a: list, b: list) -> list:
+    """The elementwise product a ⊙ b."""
+    return [L.mul(x, y) for x, y in zip(a, b)]
+
+
+def one_minus(a: list) -> list:
+    """1 − a elementwise."""
+    return [L.add(ONE, L.mul(MINUS, x)) for x in a]
+
+
+def blocks(v: list, h: int) -> list[list]:
+    """A stacked G·h vector split into its G blocks."""
+    return [v[k:k + h] for k in range(0, len(v), h)]
+
+
+def act_of(net: Net, m: Mistake, gate: str) -> str:
+    """The nonlinearity a gate uses (the mistake's, if it changes it)."""
+    for name, act in m.acts:
+        if name == gate:
+            return act
+    if gate == "h":
+        return net.act
+    return "sigmoid" if gate in SIGMOID else "tanh"
+
+
+def apply(net: Net, m: Mistake, gate: str, pre: list) -> list:
+    """A gate's nonlinearity on its arguments."""
+    return L.activate(act_of(net, m, gate), pre)
+
+
+def slope(net: Net, m: Mistake, gate: str, pre: list, out: list) -> list:
+    """A gate's nonlinearity's derivative, from its arguments and outputs (relu′(0) = 0)."""
+    return L.derivative(act_of(net, m, gate), pre, out)
+
+
+# ---- forward ---------------------------------------------------------------------------------------
+
+def affine(w: list, b: list | None, v: list) -> list:
+    """W·v + b (no bias: W·v)."""
+    out = matvec(w, v)
+    return out if b is None else vadd(out, b)
+
+
+def forward_step(net: Net, m: Mistake, x: list, h_prev: list, c_prev: list | None) -> Step:
+    """One step of the cell."""
+    h = net.h
+    gi = affine(net.w_ih, net.b_ih, x)
+    if net.cell == "gru" and m.reset_before:
+        return _gru_reset_before(net, m, x, h_prev, gi)
+    gh = affine(net.w_hh, net.b_hh, h_prev)
+    hin = [h_prev] * len(net.gates)
+    if net.cell == "rnn":
+        pre = vadd(gi, gh)
+        out = apply(net, m, "h", pre)
+        return Step(x, h_prev, None, gi, gh, pre, out, None, None, out, hin)
+    if net.cell == "lstm":
+        pre = vadd(gi, gh)
+        gates = [v for name, b in zip(net.gates, blocks(pre, h)) for v in apply(net, m, name, b)]
+        i, f, g, o = blocks(gates, h)
+        c = vadd(had(i, c_prev), had(f, g)) if m.swap_if else vadd(had(f, c_prev), had(i, g))
+        tc = c if m.no_cell_tanh else L.activate("tanh", c)
+        return Step(x, h_prev, c_prev, gi, gh, pre, gates, c, tc, had(o, tc), hin)
+    (ir, iz, i_n), (hr, hz, hn) = blocks(gi, h), blocks(gh, h)
+    r = apply(net, m, "r", vadd(ir, hr))
+    z = apply(net, m, "z", vadd(iz, hz))
+    pre_n = vadd(i_n, had(r, hn))
+    return _gru_finish(net, m, x, h_prev, gi, gh, vadd(ir, hr) + vadd(iz, hz) + pre_n, r, z, hin)
+
+
+def _gru_reset_before(net: Net, m: Mistake, x: list, h_prev: list, gi: list) -> Step:
+    """The GRU of the paper: the reset gate applied to h_{t−1} before W_hn."""
+    h = net.h
+    gh_rz = affine(net.w_hh[:2 * h], None if net.b_hh is None else net.b_hh[:2 * h], h_prev)
+    ir, iz, i_n = blocks(gi, h)
+    hr, hz = blocks(gh_rz, h)
+    r = apply(net, m, "r", vadd(ir, hr))
+    z = apply(net, m, "z", vadd(iz, hz))
+    q = had(r, h_prev)
+    hn = affine(net.w_hh[2 * h:], None if net.b_hh is None else net.b_hh[2 * h:], q)
+    return _gru_finish(net, m, x, h_prev, gi, gh_rz + hn, vadd(ir, hr) + vadd(iz, hz) + vadd(i_n, hn), r, z,
+                       [h_prev, h_prev, q])
+
+
+def _gru_finish(net: Net, m: Mistake, x: list, h_prev: list, gi: list, gh: list, pre: list, r: list, z: list,
+                hin: list) -> Step:
+    """n = tanh(·) and h = (1 − z) ⊙ n + z ⊙ h_prev (the mistake's way round if it flips z)."""
+    n = apply(net, m, "n", pre[2 * net.h:])
+    if m.flip_z:
+        h = vadd(had(z, n), had(one_minus(z), h_prev))
+    else:
+        h = vadd(had(one_minus(z), n), had(z, h_prev))
+    return Step(x, h_prev, None, gi, gh, pre, r + z + n, None, None, h, hin)
+
+
+def forward(net: Net, m: Mistake = EXACT) -> list[Step]:
+    """Every step of the sequence."""
+    steps, h, c = [], net.h0, net.c0
+    for x in net.xs:
+        step = forward_step(net, m, x, h, c)
+        steps.append(step)
+        h, c = step.h, step.c
+    return steps
+
+
+# ---- backward (BPTT) -------------------------------------------------------------------------------
+
+def backward(net: Net, m: Mistake, steps: list[Step]) -> list[Back | None]:
+    """∂L/∂(everything) step by step from the last, L = Σ_t upstream_t · h_t (None: a step BPTT skipped)."""
+    backs: list[Back | None] = [None] * len(steps)
+    carry_h, carry_c = [ZERO] * net.h, [ZERO] * net.h
+    for t in range(len(steps) - 1, -1, -1):
+        if m.truncated == "last" and t < len(steps) - 1:
+            break
+        if m.truncated == "local":
+            carry_h, carry_c = [ZERO] * net.h, [ZERO] * net.h
+        dh = vadd(net.upstream[t], carry_h)
+        back = _back_step(net, m, steps[t], dh, carry_c)
+        backs[t] = back
+        carry_h, carry_c = back.dh_prev, back.dc_prev
+    return backs
+
+
+def _back_step(net: Net, m: Mistake, s: Step, dh: list, carry_c: list) -> Back:
+    """One step backward from ∂L/∂h_t (and ∂L/∂c_t from the step after)."""
+    h = net.h
+    if net.cell == "rnn":
+        dpre = had(dh, slope(net, m, "h", s.pre, s.gates))
+        return _finish(net, s, dh, None, dpre, dpre, dpre, dpre, tmatvec(net.w_hh, dpre), None)
+    if net.cell == "lstm":
+        i, f, g, o = blocks(s.gates, h)
+        do = had(dh, s.tc)
+        dtc = [ONE] * h if m.no_cell_tanh else one_minus(had(s.tc, s.tc))
+        dc = vadd(carry_c, had(had(dh, o), dtc))
+        if m.swap_if:
+            di, df, dg, dc_prev = had(dc, s.c_prev), had(dc, g), had(dc, f), had(dc, i)
+        else:
+            di, df, dg, dc_prev = had(dc, g), had(dc, s.c_prev), had(dc, i), had(dc, f)
+        dgates = di + df + dg + do
+        dpre = [v for name, dv, pre, out in zip(net.gates, blocks(dgates, h), blocks(s.pre, h), blocks(s.gates, h))
+                for v in had(dv, slope(net, m, name, pre, out))]
+        return _finish(net, s, dh, dc, dgates, dpre, dpre, dpre, tmatvec(net.w_hh, dpre), dc_prev)
+    return _gru_back(net, m, s, dh)
+
+
+def _gru_back(net: Net, m: Mistake, s: Step, dh: list) -> Back:
+    """A GRU step backward: through h = (1 − z) ⊙ n + z ⊙ h_prev, then n, then r and z."""
+    h = net.h
+    r, z, n = blocks(s.gates, h)
+    pre_r, pre_z, pre_n = blocks(s.pre, h)
+    if m.flip_z:
+        dn, dz, direct = had(dh, z), had(dh, vadd(n, [L.mul(MINUS, v) for v in s.h_prev])), had(dh, one_minus(z))
+    else:
+        dn, dz, direct = had(dh, one_minus(z)), had(dh, vadd(s.h_prev, [L.mul(MINUS, v) for v in n])), had(dh, z)
+    dpre_n = had(dn, slope(net, m, "n", pre_n, n))
+    w_rz, w_n = net.w_hh[:2 * h], net.w_hh[2 * h:]
+    if m.reset_before:
+        dq = tmatvec(w_n, dpre_n)
+        dr, dgh_n = had(dq, s.h_prev), dpre_n
+        direct = vadd(direct, had(dq, r))
+    else:
+        dr, dgh_n = had(dpre_n, blocks(s.gh, h)[2]), had(dpre_n, r)
+    dpre_r = had(dr, slope(net, m, "r", pre_r, r))
+    dpre_z = had(dz, slope(net, m, "z", pre_z, z))
+    dgh = dpre_r + dpre_z + dgh_n
+    dh_prev = vadd(tmatvec(w_rz, dpre_r + dpre_z), direct)
+    if not m.reset_before:
+        dh_prev = vadd(dh_prev, tmatvec(w_n, dgh_n))
+    return _finish(net, s, dh, None, dr + dz + dn, dpre_r + dpre_z + dpre_n, dpre_r + dpre_z + dpre_n, dgh,
+                   dh_prev, None)
+
+
+def _finish(net: Net, s: Step, dh: list, dc: list | None, dgates: list, dpre: list, dgi: list, dgh: list,
+            dh_prev: list, dc_prev: list | None) -> Back:
+    """The step's record, with ∂L/∂x_t = W_ihᵀ ∂L/∂(W_ih x_t)."""
+    return Back(dh, dc, dgates, dpre, dgi, dgh, tmatvec(net.w_ih, dgi), dh_prev, dc_prev)
+
+
+# ---- totals and answers ----------------------------------------------------------------------------
+
+def outer_sum(grads: list[list], ins: list[list]) -> list[list]:
+    """Σ_t g_t ⊗ v_t (rows of g, columns of v)."""
+    return [[L.dot([g[j] for g in grads], [v[k] for v in ins]) for k in range(len(ins[0]))]
+            for j in range(len(grads[0]))]
+
+
+def totals(net: Net, steps: list[Step], backs: list[Back | None]) -> dict[str, Any]:
+    """The gradients of the parameters summed over the steps, ∂L/∂h_0 and ∂L/∂x_t."""
+    done = [(s, b) for s, b in zip(steps, backs) if b is not None]
+    h = net.h
+    gw_ih = outer_sum([b.dgi for _, b in done], [s.x for s, _ in done])
+    rows = []
+    for k in range(len(net.gates)):
+        rows += outer_sum([b.dgh[k * h:(k + 1) * h] for _, b in done], [s.hin[k] for s, _ in done])
+    sums = lambda vs: [L.dot([ONE] * len(vs), [v[j] for v in vs]) for j in range(len(vs[0]))]   # noqa: E731
+    bias = net.b_ih is not None
+    zeros = [ZERO] * h
+    return {"grad_w_ih": gw_ih, "grad_w_hh": rows,
+            "grad_b_ih": sums([b.dgi for _, b in done]) if bias else None,
+            "grad_b_hh": sums([b.dgh for _, b in done]) if bias else None,
+            "grad_h0": backs[0].dh_prev if backs[0] is not None else zeros,
+            "grad_inputs": [b.dx if b is not None else [ZERO] * net.d for b in backs]}
+
+
+@dataclass
+class Run:
+    """Everything one problem computes: the steps, the backward steps and the answers (SymPy)."""
+
+    net: Net
+    steps: list[Step]
+    backs: list[Back | None] | None
+    answers: dict[str, Any]
+
+
+def run(p: Problem, m: Mistake = EXACT) -> Run:
+    """The forward (and, with upstream, backward) pass of a problem, cached on it per mistake."""
+    cache = p.__dict__.setdefault("_rnn_runs", {})
+    if m not in cache:
+        net = net_of(p)
+        steps = forward(net, m)
+        answers: dict[str, Any] = {"hidden": [s.h for s in steps]}
+        if net.cell == "lstm":
+            answers["cells"] = [s.c for s in steps]
+        if net.cell != "rnn":
+            answers["gates"] = [s.gates for s in steps]
+        backs = None
+        if net.upstream is not None:
+            backs = backward(net, m, steps)
+            answers.update(totals(net, steps, backs))
+        cache[m] = Run(net, steps, backs, {k: L.to_sympy(v) for k, v in answers.items()})
+    return cache[m]

@@ -1,0 +1,208 @@
+"""The worked solution of `rnn` going forward: the cell's equations and data, each step's gates, cell and hidden
+state, the unrolled figure, and the answers box (the backward pass is in `_rnn_back`)."""
+from __future__ import annotations
+
+from typing import Any
+
+from ..latex import Latex, matrix
+from ..problem import Problem
+from ..solution import Solution
+from . import _dense_show as D
+from ._layers import to_sympy
+from . import _rnn_back as B
+from . import _rnn_figure as FIG
+from ._rnn_core import SHOWN_STEPS, Run, Step, blocks, shown_steps
+
+NAMES = {"rnn": "a plain RNN (Elman) cell, as PyTorch's nn.RNN", "lstm": "an LSTM cell, as PyTorch's nn.LSTM",
+         "gru": "a GRU cell, as PyTorch's nn.GRU"}
+ACT = {"tanh": r"\tanh", "relu": r"\operatorname{relu}", "sigmoid": r"\sigma"}
+AFFINE = r"W_{{ih}}\mathbf{{x}}_{t}{bi} + W_{{hh}}\mathbf{{h}}_{{{tp}}}{bh}"
+
+
+def col(v: list) -> list[list]:
+    """A vector as a column."""
+    return [[x] for x in v]
+
+
+def mat(x: list) -> Latex:
+    """Exact values (Fractions) as a matrix."""
+    return matrix(to_sympy(x))
+
+
+def vec(name: str, t: Any) -> str:
+    """`\\mathbf{h}_{2}`."""
+    return rf"\mathbf{{{name}}}_{{{t}}}"
+
+
+def show(s: Solution, p: Problem, r: Run) -> None:
+    """Every step of the key, in order."""
+    show_setup(s, p, r)
+    T = len(r.steps)
+    for t in shown_steps(T):
+        if t == T - 1 and T > SHOWN_STEPS:
+            s.step(f"Steps 3 to {T - 1}", text=f"The same equations, step by step, each starting from the "
+                                               f"previous step's state; their values are in the figure below "
+                                               f"and in the answers.")
+        show_forward_step(s, p, r, t)
+    s.step("The unrolled network", text=FIG.caption(r), figure=FIG.figure(r, p.digits))
+    if r.backs is not None:
+        B.show_backward(s, p, r)
+
+
+def _affine(r: Run, t: str, tp: str) -> str:
+    """`W_ih x_t + b_ih + W_hh h_{t−1} + b_hh` (no bias terms without biases)."""
+    bias = r.net.b_ih is not None
+    return AFFINE.format(t=t, tp=tp, bi=r" + \mathbf{b}_{ih}" if bias else "",
+                         bh=r" + \mathbf{b}_{hh}" if bias else "")
+
+
+def equations(r: Run) -> list[Latex]:
+    """PyTorch's equations of the cell."""
+    cell, affine = r.net.cell, _affine(r, "t", "t-1")
+    if cell == "rnn":
+        return [Latex(rf"\mathbf{{a}}_t = {affine}, \qquad \mathbf{{h}}_t = {ACT[r.net.act]}(\mathbf{{a}}_t)")]
+    if cell == "lstm":
+        return [Latex(rf"\mathbf{{a}}_t = {affine} = \begin{{bmatrix}}\mathbf{{a}}^i_t \\ \mathbf{{a}}^f_t \\ "
+                      r"\mathbf{a}^g_t \\ \mathbf{a}^o_t\end{bmatrix}"),
+                Latex(r"\mathbf{i}_t = \sigma(\mathbf{a}^i_t),\quad \mathbf{f}_t = \sigma(\mathbf{a}^f_t),\quad "
+                      r"\mathbf{g}_t = \tanh(\mathbf{a}^g_t),\quad \mathbf{o}_t = \sigma(\mathbf{a}^o_t)"),
+                Latex(r"\mathbf{c}_t = \mathbf{f}_t \odot \mathbf{c}_{t-1} + \mathbf{i}_t \odot \mathbf{g}_t, "
+                      r"\qquad \mathbf{h}_t = \mathbf{o}_t \odot \tanh(\mathbf{c}_t)")]
+    bias = r.net.b_ih is not None
+    return [Latex(r"\mathbf{p}_t = W_{ih}\mathbf{x}_t" + (r" + \mathbf{b}_{ih}" if bias else "")
+                  + r" = \begin{bmatrix}\mathbf{p}^r_t \\ \mathbf{p}^z_t \\ \mathbf{p}^n_t\end{bmatrix}, \qquad "
+                  r"\mathbf{q}_t = W_{hh}\mathbf{h}_{t-1}" + (r" + \mathbf{b}_{hh}" if bias else "")
+                  + r" = \begin{bmatrix}\mathbf{q}^r_t \\ \mathbf{q}^z_t \\ \mathbf{q}^n_t\end{bmatrix}"),
+            Latex(r"\mathbf{r}_t = \sigma(\mathbf{p}^r_t + \mathbf{q}^r_t),\quad "
+                  r"\mathbf{z}_t = \sigma(\mathbf{p}^z_t + \mathbf{q}^z_t),\quad "
+                  r"\mathbf{n}_t = \tanh(\mathbf{p}^n_t + \mathbf{r}_t \odot \mathbf{q}^n_t)"),
+            Latex(r"\mathbf{h}_t = (1 - \mathbf{z}_t) \odot \mathbf{n}_t + \mathbf{z}_t \odot \mathbf{h}_{t-1}")]
+
+
+def show_setup(s: Solution, p: Problem, r: Run) -> None:
+    """The cell, its equations and its data."""
+    net, T = r.net, len(r.steps)
+    k = len(net.gates)
+    order = {"rnn": "", "lstm": "i, f, g, o", "gru": "r, z, n"}[net.cell]
+    text = (f"One sequence of T = {T} input{'s' if T > 1 else ''} $\\mathbf{{x}}_1, \\dots, \\mathbf{{x}}_{{{T}}}$ "
+            f"with d = {net.d} feature{'s' if net.d > 1 else ''} each goes through {NAMES[net.cell]}, with "
+            f"h = {net.h} hidden unit{'s' if net.h > 1 else ''}. ")
+    if k > 1:
+        text += (f"The weights stack the gates' rows in PyTorch's order ({order}): $W_{{ih}}$ is "
+                 f"{k * net.h}×{net.d} and $W_{{hh}}$ is {k * net.h}×{net.h}, rows 1 to {net.h} for the first "
+                 f"gate, and so on. ")
+    if net.cell == "gru":
+        text += ("As in PyTorch, the reset gate multiplies $W_{hn}\\mathbf{h}_{t-1} + \\mathbf{b}_{hn}$ after the "
+                 "product (the original paper applies it to $\\mathbf{h}_{t-1}$ before). ")
+    text += "No biases are given (PyTorch's bias=False). " if net.b_ih is None else ""
+    text += (("$\\mathbf{h}_0$ is given" if p.fields.h0 is not None else "$\\mathbf{h}_0 = \\mathbf{0}$ (not given)")
+             + ("" if net.cell != "lstm" else (", $\\mathbf{c}_0$ is given" if p.fields.c0 is not None
+                                                else ", $\\mathbf{c}_0 = \\mathbf{0}$ (not given)")) + ".")
+    data = [rf"W_{{ih}} = {mat(net.w_ih)}", rf"W_{{hh}} = {mat(net.w_hh)}"]
+    if net.b_ih is not None:
+        data += [rf"\mathbf{{b}}_{{ih}} = {mat(col(net.b_ih))}", rf"\mathbf{{b}}_{{hh}} = {mat(col(net.b_hh))}"]
+    states = [rf"\mathbf{{h}}_0 = {mat(col(net.h0))}"]
+    if net.c0 is not None:
+        states.append(rf"\mathbf{{c}}_0 = {mat(col(net.c0))}")
+    lines = equations(r) + [Latex(r",\quad ".join(data)),
+                            Latex(rf"X = {mat(net.xs)}\ (\text{{row }} t = \mathbf{{x}}_t^\top),\quad "
+                                  + r",\quad ".join(states))]
+    s.step("The cell", *lines, text=text)
+
+
+def show_forward_step(s: Solution, p: Problem, r: Run, t: int) -> None:
+    """One step forward: the affine part, each gate, the cell and hidden state."""
+    st, d = r.steps[t], p.digits
+    k, kp = t + 1, t
+    sub = lambda v: D.sub(col(v), d)   # noqa: E731
+    lines = []
+    if r.net.cell in ("rnn", "lstm"):
+        lines.append(D.eq(r"\mathbf{a}_{%d} = " % k + _affine(r, str(k), str(kp)),
+                          D.cat(*_numbers(r, st, sub)), col(st.pre), d=d))
+    else:
+        lines += _gru_affine(r, st, k, kp, sub, d)
+    if r.net.cell == "rnn":
+        lines.append(D.eq(rf"{vec('h', k)} = {ACT[r.net.act]}(\mathbf{{a}}_{{{k}}})", col(st.h), d=d))
+    elif r.net.cell == "lstm":
+        lines += _lstm_lines(r, st, k, kp, sub, d)
+    else:
+        lines += _gru_lines(r, st, k, kp, sub, d)
+    text = (f"$\\mathbf{{x}}_{{{k}}}$ is row {k} of X; $\\mathbf{{h}}_{{{kp}}}$ "
+            + ("is the initial state." if t == 0 else "comes from the step before."))
+    if r.net.cell == "rnn" and r.net.act == "relu":
+        text += " The ReLU keeps the positive entries and sets the others to 0."
+    s.step(f"Step t = {k}", *lines, text=text)
+
+
+def _numbers(r: Run, st: Step, sub) -> list[str]:
+    """`W_ih x + b_ih + W_hh h + b_hh` with the numbers put in."""
+    out = [mat(r.net.w_ih), r"\,", sub(st.x)]
+    if r.net.b_ih is not None:
+        out += [" + ", mat(col(r.net.b_ih))]
+    out += [" + ", mat(r.net.w_hh), r"\,", sub(st.h_prev)]
+    if r.net.b_hh is not None:
+        out += [" + ", mat(col(r.net.b_hh))]
+    return out
+
+
+def _gate(name: str, k: int, act: str, arg: str, value: list, numbers: list, d: int) -> Latex:
+    """`g_k = act(arg) = act(numbers) = value`."""
+    return D.eq(rf"{vec(name, k)} = {act}({arg})", D.cat(act + r"\left(", D.sub(col(numbers), d), r"\right)"),
+                col(value), d=d)
+
+
+def _lstm_lines(r: Run, st: Step, k: int, kp: int, sub, d: int) -> list[Latex]:
+    h = r.net.h
+    lines = []
+    for name, pre, out in zip(r.net.gates, blocks(st.pre, h), blocks(st.gates, h)):
+        act = r"\tanh" if name == "g" else r"\sigma"
+        lines.append(_gate(name, k, act, rf"\mathbf{{a}}^{name}_{{{k}}}", out, pre, d))
+    i, f, g, o = blocks(st.gates, h)
+    lines.append(D.eq(rf"{vec('c', k)} = {vec('f', k)} \odot {vec('c', kp)} + {vec('i', k)} \odot {vec('g', k)}",
+                      D.cat(sub(f), r" \odot ", sub(st.c_prev), " + ", sub(i), r" \odot ", sub(g)), col(st.c), d=d))
+    lines.append(D.eq(rf"{vec('h', k)} = {vec('o', k)} \odot \tanh({vec('c', k)})",
+                      D.cat(sub(o), r" \odot ", sub(st.tc)), col(st.h), d=d))
+    return lines
+
+
+def _gru_affine(r: Run, st: Step, k: int, kp: int, sub, d: int) -> list[Latex]:
+    bias = r.net.b_ih is not None
+    p_nums = [mat(r.net.w_ih), r"\,", sub(st.x)] + ([" + ", mat(col(r.net.b_ih))] if bias else [])
+    q_nums = [mat(r.net.w_hh), r"\,", sub(st.h_prev)] + ([" + ", mat(col(r.net.b_hh))] if bias else [])
+    return [D.eq(rf"{vec('p', k)} = W_{{ih}}{vec('x', k)}" + (r" + \mathbf{b}_{ih}" if bias else ""),
+                 D.cat(*p_nums), col(st.gi), d=d),
+            D.eq(rf"{vec('q', k)} = W_{{hh}}{vec('h', kp)}" + (r" + \mathbf{b}_{hh}" if bias else ""),
+                 D.cat(*q_nums), col(st.gh), d=d)]
+
+
+def _gru_lines(r: Run, st: Step, k: int, kp: int, sub, d: int) -> list[Latex]:
+    h = r.net.h
+    rr, z, n = blocks(st.gates, h)
+    pre_r, pre_z, pre_n = blocks(st.pre, h)
+    return [_gate("r", k, r"\sigma", rf"\mathbf{{p}}^r_{{{k}}} + \mathbf{{q}}^r_{{{k}}}", rr, pre_r, d),
+            _gate("z", k, r"\sigma", rf"\mathbf{{p}}^z_{{{k}}} + \mathbf{{q}}^z_{{{k}}}", z, pre_z, d),
+            _gate("n", k, r"\tanh", rf"\mathbf{{p}}^n_{{{k}}} + {vec('r', k)} \odot \mathbf{{q}}^n_{{{k}}}", n,
+                  pre_n, d),
+            D.eq(rf"{vec('h', k)} = (1 - {vec('z', k)}) \odot {vec('n', k)} + {vec('z', k)} \odot {vec('h', kp)}",
+                 D.cat(r"\left(1 - ", sub(z), r"\right) \odot ", sub(n), " + ", sub(z), r" \odot ", sub(st.h_prev)),
+                 col(st.h), d=d)]
+
+
+SYMBOLS = {"hidden": r"\mathbf{h}_{1..T}", "cells": r"\mathbf{c}_{1..T}",
+           "grad_w_ih": r"\partial\mathcal{L}/\partial W_{ih}", "grad_w_hh": r"\partial\mathcal{L}/\partial W_{hh}",
+           "grad_b_ih": r"\partial\mathcal{L}/\partial \mathbf{b}_{ih}",
+           "grad_b_hh": r"\partial\mathcal{L}/\partial \mathbf{b}_{hh}",
+           "grad_h0": r"\partial\mathcal{L}/\partial \mathbf{h}_0",
+           "grad_inputs": r"\partial\mathcal{L}/\partial \mathbf{x}_{1..T}"}
+GATE_SYMBOLS = {"lstm": r"(\mathbf{i}, \mathbf{f}, \mathbf{g}, \mathbf{o})_{1..T}",
+                "gru": r"(\mathbf{r}, \mathbf{z}, \mathbf{n})_{1..T}"}
+
+
+def answers(s: Solution, p: Problem, r: Run) -> None:
+    """Every answer, in order (a missing bias gradient is none)."""
+    for name, value in r.answers.items():
+        symbol = GATE_SYMBOLS[r.net.cell] if name == "gates" else SYMBOLS[name]
+        if value is None:
+            s.answer(name, None, symbol=symbol, display=Latex(r"\text{none (no biases)}"))
+        else:
+            D.answer(s, name, value, symbol)

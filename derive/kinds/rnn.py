@@ -1,0 +1,167 @@
+"""Kind `rnn`: one sequence through PyTorch's nn.RNN, nn.LSTM or nn.GRU cell, step by step; with `upstream`,
+backpropagation through time to every weight, bias, the initial state and every input (SPEC §13)."""
+from __future__ import annotations
+
+from typing import Any
+
+from .. import fields as F
+from ..kind import AnswerSpec, Kind
+from ..latex import Latex, tex
+from ..problem import Problem
+from ..slipkit import Answers
+from ..solution import Solution
+from . import _rnn_core as C
+from . import _rnn_numpy as N
+from . import _rnn_slips as SL
+from . import _rnn_steps as S
+
+CELLS = ("rnn", "lstm", "gru")
+G = {"rnn": 1, "lstm": 4, "gru": 3}
+STACK = {"rnn": "", "lstm": "i, f, g, o", "gru": "r, z, n"}
+
+FIELDS = F.table(
+    inputs=F.Field(F.matrix, required=True),
+    cell=F.Field(F.choice(*CELLS), "rnn"),
+    nonlinearity=F.Field(F.choice("tanh", "relu"), "tanh"),
+    w_ih=F.Field(F.matrix, required=True),
+    w_hh=F.Field(F.matrix, required=True),
+    b_ih=F.Field(F.vector),
+    b_hh=F.Field(F.vector),
+    h0=F.Field(F.vector),
+    c0=F.Field(F.vector),
+    upstream=F.Field(F.matrix),
+)
+
+
+def _article(cell: str) -> str:
+    return "an" if cell in ("rnn", "lstm") else "a"
+
+
+def _rows_of(cell: str, k: int, stacked: str = "weight_ih_l0") -> str:
+    """`4·h rows: an lstm stacks its gates i, f, g, o …` (how the rows of a stacked weight are made)."""
+    if k == 1:
+        return f"h rows for {_article(cell)} {cell} cell"
+    return f"{k}·h rows: {_article(cell)} {cell} stacks its gates {STACK[cell]} as PyTorch's {stacked}"
+
+
+def _other_cell(rows: int, h: int, cell: str) -> str:
+    """` (8 = 4·h rows: the weights of an lstm)` when the rows fit another cell."""
+    for other, k in G.items():
+        if other != cell and rows == k * h:
+            return f" ({rows} = {k}·{h} rows: the shape of {_article(other)} {other} cell's weights)"
+    return ""
+
+
+def hidden_size(p: Problem) -> int:
+    """h, the columns of w_hh (checked against its rows, G·h)."""
+    f = p.fields
+    k, (rows, cols) = G[f.cell], F.shape(f.w_hh)
+    if rows != k * cols:
+        from_ih = len(f.w_ih) // k if len(f.w_ih) % k == 0 else cols
+        how = _rows_of(f.cell, k, "weight_hh_l0")
+        raise p.error("w_hh", f"expected {k * from_ih}×{from_ih} (G·h × h with {how}; h = {from_ih}), "
+                              f"got {rows}×{cols}{_other_cell(rows, cols, f.cell)}")
+    return cols
+
+
+def validate(p: Problem) -> None:
+    """Fields that belong to another cell; every shape against T, d, G and h; biases together."""
+    f = p.fields
+    if f.cell != "rnn" and p.raw.get("nonlinearity") is not None:
+        raise p.error("nonlinearity", f"nonlinearity is only for cell: rnn (this cell is {f.cell}, whose "
+                                      "nonlinearities are fixed: σ for its gates, tanh for its candidate)")
+    if f.c0 is not None and f.cell != "lstm":
+        raise p.error("c0", f"c0 is only for cell: lstm (this cell is {f.cell}, which has no cell state)")
+    T, d = F.shape(f.inputs)
+    h = hidden_size(p)
+    k = G[f.cell]
+    if F.shape(f.w_ih) != (k * h, d):
+        rows, cols = F.shape(f.w_ih)
+        raise p.error("w_ih", f"expected {k * h}×{d} (G·h × d with {_rows_of(f.cell, k)}; h = {h} from w_hh, "
+                              f"d = {d} from inputs), got {rows}×{cols}{_other_cell(rows, h, f.cell)}")
+    for name, other in (("b_ih", "b_hh"), ("b_hh", "b_ih")):
+        if getattr(f, name) is not None and getattr(f, other) is None:
+            raise p.error(name, f"b_ih and b_hh come together (PyTorch's bias=True) or not at all: "
+                                f"{other} is missing")
+        if getattr(f, name) is not None and len(getattr(f, name)) != k * h:
+            how = _rows_of(f.cell, k, f"bias_{name[2:]}_l0").replace(" rows", "")
+            raise p.error(name, f"expected {k * h} numbers (G·h, {how}; h = {h}), got {len(getattr(f, name))}")
+    for name in ("h0", "c0"):
+        if getattr(f, name) is not None and len(getattr(f, name)) != h:
+            raise p.error(name, f"expected {h} numbers (h = {h}, the columns of w_hh), got {len(getattr(f, name))}")
+    if f.upstream is not None and F.shape(f.upstream) != (T, h):
+        raise p.error("upstream", f"expected {T}×{h} (T×h: ∂L/∂h_t for each of the T = {T} steps), "
+                                  f"got {F.shape_text(F.shape(f.upstream))}")
+
+
+def answer_names(p: Problem) -> list[str]:
+    """hidden; cells (lstm); gates (lstm, gru); with upstream the gradients."""
+    names = ["hidden"] + (["cells"] if p.fields.cell == "lstm" else []) + (["gates"] if p.fields.cell != "rnn" else [])
+    if p.fields.upstream is not None:
+        names += ["grad_w_ih", "grad_w_hh", "grad_b_ih", "grad_b_hh", "grad_h0", "grad_inputs"]
+    return names
+
+
+def solve(p: Problem) -> Solution:
+    """The cell step by step, the unrolled figure, then BPTT step by step and the sums over the steps."""
+    s = Solution(p)
+    r = C.run(p)
+    S.show(s, p, r)
+    S.answers(s, p, r)
+    return s
+
+
+def given(p: Problem) -> list[tuple[str, Latex]]:
+    """The data of the problem for the question sheet (the nonlinearity only for an rnn cell)."""
+    f = p.fields
+    out = [("inputs", tex(f.inputs)), ("cell", Latex(r"\text{%s}" % f.cell))]
+    if f.cell == "rnn":
+        out.append(("nonlinearity", Latex(r"\text{%s}" % f.nonlinearity)))
+    for name in ("w_ih", "w_hh", "b_ih", "b_hh", "h0", "c0", "upstream"):
+        value = getattr(f, name)
+        if value is not None:
+            out.append((name.replace("_", " "), tex(value)))
+    return out
+
+
+class Rnn(Kind):
+    """A recurrent cell unrolled over one sequence, forward and (with upstream) backward through time."""
+
+    name = "rnn"
+    summary = "an RNN, LSTM or GRU cell over one sequence (PyTorch's equations); with upstream, BPTT"
+    fields = FIELDS
+    answers = {"hidden": AnswerSpec(depends=("gates", "cells")),
+               "cells": AnswerSpec(depends=("gates",)),
+               "gates": AnswerSpec(),
+               "grad_w_ih": AnswerSpec(),
+               "grad_w_hh": AnswerSpec(),
+               "grad_b_ih": AnswerSpec(),
+               "grad_b_hh": AnswerSpec(),
+               "grad_h0": AnswerSpec(),
+               "grad_inputs": AnswerSpec()}
+    slips = SL.SLIPS
+    examples = (
+        {"inputs": [[1, 0.5], [-1, 2], [0.5, -0.5]], "w_ih": [[0.5, -0.25], [0.25, 0.5]],
+         "w_hh": [[0.5, 0], [-0.5, 0.25]], "b_ih": [0.1, -0.2], "b_hh": [0.2, 0.1], "h0": [0.5, -0.5],
+         "upstream": [[0.5, 0], [0, 1], [1, -1]]},
+        {"inputs": [[1], [-1]], "cell": "lstm", "w_ih": [[0.5], [1], [-0.5], [0.25]],
+         "w_hh": [[0.5], [-0.5], [1], [0.5]], "b_ih": [0, 0.5, 0, 0], "b_hh": [0.25, 0, 0.1, 0], "c0": [0.5],
+         "upstream": [[1], [1]]},
+        {"inputs": [[1], [-1]], "cell": "gru", "w_ih": [[0.5], [-1], [1]], "w_hh": [[1], [0.5], [-0.5]],
+         "b_ih": [0, 0.5, 0.25], "b_hh": [0.5, 0, 0.5], "h0": [0.5], "upstream": [[1], [1]]},
+        {"inputs": [[1, 2], [0.5, -1]], "nonlinearity": "relu", "w_ih": [[1, -1], [0.5, 0.5]],
+         "w_hh": [[1, 0.5], [-1, 1]], "upstream": [[1, 0], [0.5, 1]]},
+    )
+    positional = ("inputs", "w_ih", "w_hh")
+
+    validate = staticmethod(validate)
+    solve = staticmethod(solve)
+    recompute = staticmethod(N.recompute)
+    answer_names = staticmethod(answer_names)
+    given = staticmethod(given)
+
+    def follow(self, p: Problem, answer: str, given: Answers) -> Any:
+        return SL.follow(p, answer, given)
+
+
+KIND = Rnn()
