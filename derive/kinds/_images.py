@@ -180,7 +180,9 @@ class Grid:
 
 
 def cell_text(v: Any) -> str:
-    """The LaTeX of one cell: exact when short, else its decimal (4 significant digits)."""
+    """The LaTeX of one cell: exact when short, else its decimal (4 significant digits); a Latex cell (−∞) as is."""
+    if isinstance(v, Latex):
+        return str(v)
     if isinstance(v, (int, sympy.Rational)) and is_plain(v):
         return str(tex(v))
     return str(decimal(v, 4))
