@@ -7,6 +7,7 @@ from ..kind import Answers, Slip, Variant
 from ..problem import Problem
 from . import _optimizer_math as M
 from ._layers import settle
+from ._optimizer_math import ZERO
 
 
 def answers_of(p: Problem, flags: M.Flags) -> Answers:
@@ -60,8 +61,8 @@ def dampening_ignored(p: Problem, answers: Answers) -> list[Variant]:
     """The dampening left out of v = μv + (1 − τ)g."""
     if p.fields.method != "momentum" or p.fields.dampening == 0:
         return []
-    return [Variant("the dampening left out: v_t = μ·v_{t−1} + g_t instead of μ·v_{t−1} + (1 − dampening)·g_t",
-                    modify=lambda q: q.with_fields(dampening=0 * q.fields.dampening))]
+    return [Variant("the dampening left out: v_t = μ·v_{t−1} + g_t instead of "
+                    "μ·v_{t−1} + (1 − dampening)·g_t", modify=lambda q: q.with_fields(dampening=ZERO))]
 
 
 def bias_correction(p: Problem, answers: Answers) -> list[Variant]:
@@ -88,8 +89,8 @@ def alpha_swapped(p: Problem, answers: Answers) -> list[Variant]:
     """RMSprop's α and 1 − α swapped."""
     if p.fields.method != "rmsprop":
         return []
-    return [Variant("α and 1 − α swapped: s_t = (1 − α)·s_{t−1} + α·g_t² instead of α·s_{t−1} + (1 − α)·g_t²",
-                    transform=rerun(swap_alpha=True))]
+    return [Variant("α and 1 − α swapped: s_t = (1 − α)·s_{t−1} + α·g_t² instead of "
+                    "α·s_{t−1} + (1 − α)·g_t²", transform=rerun(swap_alpha=True))]
 
 
 def decay_misplaced(p: Problem, answers: Answers) -> list[Variant]:
@@ -122,6 +123,6 @@ SLIPS = (
     Slip("bias_correction_forgotten", "Adam without bias correction", bias_correction),
     Slip("sqrt_forgotten", "the square root left out of an adaptive step", sqrt_forgotten),
     Slip("rmsprop_alpha_swapped", "α and 1 − α swapped in RMSprop's average", alpha_swapped),
-    Slip("weight_decay_misplaced", "weight decay coupled where it is decoupled, or the reverse", decay_misplaced),
     Slip("weight_decay_forgotten", "the weight decay left out", decay_forgotten),
+    Slip("weight_decay_misplaced", "weight decay coupled where it is decoupled, or the reverse", decay_misplaced),
 )

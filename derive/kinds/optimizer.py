@@ -62,13 +62,22 @@ def parse_lr(value: Any, ctx: F.Ctx) -> sympy.Rational:
 def parse_betas(value: Any, ctx: F.Ctx) -> list:
     """[beta1, beta2], each in [0, 1)."""
     if not isinstance(value, list) or len(value) != 2 or any(isinstance(v, list) for v in value):
-        got = f"{len(value)} number{'s' if len(value) != 1 else ''}" if isinstance(value, list) else describe(value)
+        got = f"{len(value)} number{'s' if len(value) != 1 else ''}" if isinstance(value, list) else \
+            (describe(value) if isinstance(value, dict) else "a single value")
         raise ctx.error(f"expected two numbers [beta1, beta2], each in [0, 1), got {got}")
     betas = [F.number(v, ctx.child(i)) for i, v in enumerate(value)]
     for i, b in enumerate(betas):
         if not 0 <= b < 1:
             raise ctx.child(i).error(f"beta{i + 1} must lie in [0, 1), got {shown(b)}")
     return betas
+
+
+def parse_nonnegative(value: Any, ctx: F.Ctx) -> sympy.Rational:
+    """A number ≥ 0 (eps, weight_decay)."""
+    x = F.number(value, ctx)
+    if x < 0:
+        raise ctx.error(f"{ctx.path[-1]} must be zero or positive, got {shown(x)}")
+    return x
 
 
 FIELDS = F.table(
@@ -80,8 +89,8 @@ FIELDS = F.table(
     dampening=F.Field(F.number, sympy.Integer(0)),
     betas=F.Field(parse_betas, [R(9, 10), R(999, 1000)]),
     alpha=F.Field(F.number, R(99, 100)),
-    eps=F.Field(F.nonnegative, R(1, 10 ** 8)),
-    weight_decay=F.Field(F.nonnegative, sympy.Integer(0)),
+    eps=F.Field(parse_nonnegative, R(1, 10 ** 8)),
+    weight_decay=F.Field(parse_nonnegative, sympy.Integer(0)),
 )
 
 
@@ -97,9 +106,12 @@ def validate(p: Problem) -> None:
     want = F.shape(f.params)
     for i, g in enumerate(f.grads):
         if F.shape(g) != want:
-            hint = " (one step's gradient goes in a list of its own: grads: [[…]])" if F.shape(f.grads) == want else ""
+            hint = ""
+            if F.shape(f.grads) == want:
+                inner = "[[…]]" if len(want) > 1 else "[…]"
+                hint = f"; grads holds one gradient per step, so one step's gradient is written [{inner}]"
             raise p.error(("grads", i), f"the gradient of step {i + 1} is {_kind_of(g)}; expected "
-                                        f"{_kind_of(f.params)} (the params' shape){hint}")
+                                        f"{_kind_of(f.params)}, the params' shape{hint}")
     for name, methods in USES.items():
         if p.raw.get(name) is not None and f.method not in methods:
             raise p.error(name, _not_used(name, f.method))
@@ -108,8 +120,10 @@ def validate(p: Problem) -> None:
         try:
             M.run(M.hyper(p), M.flat(f.params), [M.flat(g) for g in f.grads])
         except M.ZeroDenominator as exc:
-            raise p.error(("grads", exc.t - 1), f"step {exc.t}: entry {exc.index} (row-major) divides 0 by "
-                                                "√0 + eps with eps 0 (give eps > 0)") from None
+            state = {"adagrad": "sum", "rmsprop": "square average"}.get(f.method, "second moment")
+            raise p.error(("grads", exc.t - 1), f"step {exc.t}, entry {exc.index} (row-major): the gradient and its "
+                                                f"{state} are 0, and 0/(√0 + eps) is 0/0 with eps 0 (give eps > 0)"
+                          ) from None
 
 
 def _not_used(name: str, method: str) -> str:
