@@ -54,6 +54,8 @@ def size_off_by_one(p: Problem, answers: Answers) -> list[Variant]:
 def _redone(flipped: bool = True, ones: bool = False) -> Callable[[Problem, Answers], Answers]:
     """A transform: the gradients computed again with the kernel unflipped in ∂L/∂X, or with f′ taken as 1."""
     def transform(q: Problem, a: Answers) -> Answers:
+        if q.fields.upstream is None:         # another slip (the activation skipped) dropped the backward pass
+            return {}
         x, used, _, pre, _ = C.forward(q)
         derivs = [[[sympy.Integer(1) for _ in row] for row in zf] for zf in pre] if ones else None
         back = G.backward(q, x, used, pre, derivs=derivs, flipped=flipped)
@@ -86,6 +88,8 @@ def bias_grad_averaged(p: Problem, answers: Answers) -> list[Variant]:
     n = oh * ow
 
     def transform(_q: Problem, a: Answers) -> Answers:
+        if "grad_bias" not in a:
+            return {}
         value = a["grad_bias"]
         return {"grad_bias": [v / n for v in value] if isinstance(value, list) else value / n}
     return [Variant(f"∂L/∂b averaged over the {n} output positions instead of summed", transform=transform)]

@@ -371,3 +371,238 @@ def test_edge_story_names_the_right_sides_of_any_two_part_image(width, data):
     assert f"boundary between the {bright} left {part(b)} and the {dark} right {part(width - b)}" in note
     first = "left" if sign > 0 else "right"
     assert f"positive where the {first} side is brighter" in note
+
+
+# ---- dilation, groups and the backward pass (SPEC §13) ------------------------------------------------
+
+TORCH_ACTS = {"linear": lambda t: t, "relu": torch.relu, "sigmoid": torch.sigmoid, "tanh": torch.tanh,
+              "leaky_relu": lambda t: TF.leaky_relu(t, 0.1)}
+
+
+@st.composite
+def layer_cases(draw):
+    """A small random layer: groups, dilation, stride, padding, activation, flip and an upstream gradient."""
+    g = draw(st.sampled_from([1, 1, 2]))
+    c, f = g * draw(st.integers(1, 2)), g * draw(st.integers(1, 2))
+    h, w = draw(st.integers(2, 6)), draw(st.integers(2, 6))
+    kh, kw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    dilation = draw(st.sampled_from([1, 1, 2, [1, 2], [2, 1]]))
+    padding = draw(st.sampled_from([0, 1, [1, 0], [0, 2], "valid", "same"]))
+    stride = 1 if padding == "same" else draw(st.sampled_from([1, 2, [1, 2], [2, 1]]))
+    dr, dc = dilation if isinstance(dilation, list) else (dilation, dilation)
+    if padding == "valid":
+        ph, pw = 0, 0
+    elif padding == "same":
+        ph, pw = dr * (kh - 1), dc * (kw - 1)
+    else:
+        ph, pw = (2 * padding[0], 2 * padding[1]) if isinstance(padding, list) else (2 * padding, 2 * padding)
+    assume(dr * (kh - 1) + 1 <= h + ph and dc * (kw - 1) + 1 <= w + pw)
+    image = [[[draw(values) for _ in range(w)] for _ in range(h)] for _ in range(c)]
+    filters = [[[[draw(values) for _ in range(kw)] for _ in range(kh)] for _ in range(c // g)] for _ in range(f)]
+    bias = [draw(values) for _ in range(f)]
+    activation = draw(st.sampled_from(["linear", "relu", "leaky_relu", "sigmoid", "tanh"]))
+    return dict(image=image, kernels=filters, bias=bias, stride=stride, padding=padding, dilation=dilation,
+                groups=g, flip=draw(st.booleans()), activation=activation,
+                **({"slope": 0.1} if activation == "leaky_relu" else {}))
+
+
+def _torch_layer(case: dict, upstream: list | None = None):
+    """PyTorch's output and (with an upstream) the gradients of the image, the filters and the bias."""
+    pair = lambda v: tuple(v) if isinstance(v, list) else v
+    x = torch.tensor([case["image"]], dtype=torch.float64, requires_grad=True)
+    w = torch.tensor(case["kernels"], dtype=torch.float64, requires_grad=True)
+    b = torch.tensor(case["bias"], dtype=torch.float64, requires_grad=True)
+    z = TF.conv2d(x, w.flip(-1, -2) if case["flip"] else w, b, stride=pair(case["stride"]),
+                  padding=pair(case["padding"]), dilation=pair(case["dilation"]), groups=case["groups"])
+    y = TORCH_ACTS[case["activation"]](z)
+    if upstream is not None:
+        y.backward(torch.tensor([upstream], dtype=torch.float64))
+    return y[0], x.grad, w.grad, b.grad
+
+
+def _close(got, want) -> bool:
+    got = torch.tensor(to_float(got), dtype=torch.float64)
+    return got.shape == want.shape and torch.allclose(got, want, rtol=1e-9, atol=1e-12)
+
+
+@settings(max_examples=40, deadline=None)
+@given(layer_cases(), st.data())
+def test_layer_forward_and_backward_match_torch_autograd(case, data):
+    y, *_ = _torch_layer(case)
+    upstream = [[[data.draw(values) for _ in range(y.shape[2])] for _ in range(y.shape[1])] for _ in range(y.shape[0])]
+    y, gx, gw, gb = _torch_layer(case, upstream)
+    s = derive.conv2d(**case, upstream=upstream)
+    assert _close(s.answers["output"], y)
+    assert _close(s.answers["grad_image"], gx[0])
+    assert _close(s.answers["grad_kernels"], gw)
+    assert _close(s.answers["grad_bias"], gb)
+
+
+@settings(max_examples=15, deadline=None)
+@given(layer_cases(), st.data())
+def test_one_kernel_gives_grad_kernel_and_a_scalar_grad_bias(case, data):
+    case = dict(case, kernels=case["kernels"][:1], bias=case["bias"][:1], groups=1,
+                image=case["image"][:len(case["kernels"][0])])
+    y, *_ = _torch_layer(case)
+    upstream = [[data.draw(values) for _ in range(y.shape[2])] for _ in range(y.shape[1])]
+    y, gx, gw, gb = _torch_layer(case, [upstream])
+    fields = dict(case, kernel=case["kernels"][0], bias=case["bias"][0])
+    del fields["kernels"]
+    s = derive.conv2d(**fields, upstream=upstream)
+    assert list(s.answers) == ["output", "output_shape", "grad_image", "grad_kernel", "grad_bias"]
+    assert _close(s.answers["grad_kernel"], gw[0])
+    assert _close([s.answers["grad_bias"]], gb)
+    assert _close(s.answers["grad_image"], gx[0])
+
+
+RELU_LAYER = dict(image=[[1, 2, 0, 1], [0, 1, 3, 2], [2, 1, 1, 0], [1, 0, 2, 3]], kernel=[[1, -1], [2, 0]], bias=1,
+                  activation="relu", upstream=[[1, -1, 2], [0, 1, 1], [2, 0, -1]])
+
+
+def test_backward_steps_as_a_teacher_writes_them():
+    s = derive.conv2d(**RELU_LAYER)
+    titles = [st_.title for st_ in s.steps]
+    assert titles[-4:] == ["Backward: through the activation", "Gradient of the bias",
+                           "Gradient of the kernel: the input cross-correlated with δ",
+                           "Gradient of the image: full convolution with the flipped kernel"]
+    delta, bias, kernel, image = s.steps[-4:]
+    assert "Here Z is exactly 0 at (0, 0): the derivative there is taken as 0." in delta.text
+    assert delta.math[1].startswith(r"\delta = G \odot f'(Z) = \begin{bmatrix}0 & -1 & 2")
+    assert bias.math[0].endswith("= 0 - 1 + 2 + 0 + 1 + 1 + 2 + 0 - 1 = 4")
+    assert "sum (not their mean)" in bias.text
+    assert kernel.math[2] == r"\frac{\partial L}{\partial K} = \begin{bmatrix}5 & 9 \\ 7 & -1\end{bmatrix}"
+    assert image.math[1] == r"\operatorname{rot180}(K) = \begin{bmatrix}0 & 2 \\ -1 & 1\end{bmatrix}"
+    assert r"\tilde{\delta}^{\text{pad}} \star \operatorname{rot180}(K)" in image.math[2]
+    assert s.answers["grad_image"] == [[0, -1, 3, -2], [0, -1, 4, -1], [2, 0, 1, 1], [4, 0, -2, 0]]
+    assert s.answers["grad_kernel"] == [[5, 9], [7, -1]] and s.answers["grad_bias"] == 4
+    assert any(c.startswith("Σ δ ⊙ (Z − b) = Σ K ⊙ ∂L/∂K = Σ X ⊙ ∂L/∂X = 10") for c in s.checks)
+
+
+def test_stride_dilates_the_upstream_and_padding_is_cropped():
+    s = derive.conv2d([[1, 2, 0, 1, 2], [0, 1, 3, 2, 1], [2, 1, 1, 0, 0], [1, 0, 2, 3, 1], [0, 1, 1, 2, 2]],
+                      [[1, 2], [0, -1]], stride=2, padding=1, upstream=[[1, 2, 3], [0, -1, 1], [2, 1, 0]])
+    image = s.steps[-1]
+    assert image.math[0].startswith(r"\tilde{\delta} = \operatorname{dilate}_{s}(\delta) = \begin{bmatrix}1 & 0 & 2")
+    assert "δ is first dilated by the stride" in image.text and "cropped off" in image.text
+    assert image.math[-1].startswith(r"\frac{\partial L}{\partial X} = ")
+    assert image.math[-2].startswith(r"\frac{\partial L}{\partial X^{\text{pad}}} = ")
+
+
+def test_a_dilated_kernel_is_dilated_before_it_is_flipped():
+    s = derive.conv2d([[i * 5 + j for j in range(5)] for i in range(5)], [[1, 2], [3, 4]], dilation=2,
+                      upstream=[[1, 0, 0], [0, 0, 0], [0, 0, 1]])
+    assert s.answers["output_shape"] == [1, 3, 3]
+    assert r"\left\lfloor \frac{5 + 2 \cdot 0 - 2 \cdot (2 - 1) - 1}{1} \right\rfloor + 1 = 3" in s.steps[0].math[0]
+    assert "spans d(k − 1) + 1: 3×3" in s.steps[0].text
+    flipped = next(m for m in s.steps[-1].math if m.startswith(r"\operatorname{rot180}"))
+    assert flipped == (r"\operatorname{rot180}(K^{\text{dil}}) = \begin{bmatrix}4 & 0 & 3 \\ 0 & 0 & 0 \\ 2 & 0 & "
+                       r"1\end{bmatrix}")
+
+
+def test_groups_split_the_channels_and_the_step_says_so():
+    image = [[[1, 2], [3, 4]], [[0, 1], [1, 0]], [[2, 2], [1, 1]], [[1, 0], [0, 1]]]
+    s = derive.conv2d(image, kernels=[[[[1]], [[2]]], [[[1]], [[-1]]]], groups=2, upstream=[[[1, 0], [0, 1]],
+                                                                                           [[1, 1], [1, 1]]])
+    assert s.answers["output"] == [[[1, 4], [5, 4]], [[1, 2], [1, 0]]]
+    assert "each filter sees only the 2 channels of its own group" in s.steps[0].text
+    assert s.answers["grad_image"] == [[[1, 0], [0, 1]], [[2, 0], [0, 2]], [[1, 1], [1, 1]], [[-1, -1], [-1, -1]]]
+
+
+def test_sigmoid_gradients_are_exact_expressions():
+    s = derive.conv2d([[0, 1], [2, 0]], [[1]], activation="sigmoid", upstream=[[1, 1], [1, 1]])
+    assert s.answers["grad_bias"] == sympy.Rational(1, 2) + sympy.exp(-1) / (1 + sympy.exp(-1)) ** 2 \
+        + sympy.exp(-2) / (1 + sympy.exp(-2)) ** 2
+    assert "σ′(z) = σ(z)(1 − σ(z)) = y(1 − y)." in s.steps[-4].text
+
+
+def test_question_sheet_hides_dilation_and_groups_when_default():
+    from derive.kinds.conv2d import KIND
+    plain = derive.engine.as_problem({"id": "c", "kind": "conv2d", "image": [[1, 2], [3, 4]], "kernel": [[1]]})
+    labels = [label for label, _ in KIND.given(plain)]
+    assert "dilation" not in labels and "groups" not in labels
+    dilated = derive.engine.as_problem({"id": "c", "kind": "conv2d", "image": [[1, 2, 3], [3, 4, 5], [1, 1, 1]],
+                                        "kernel": [[1, 1], [1, 1]], "dilation": 2, "upstream": [[1]]})
+    labels = [label for label, _ in KIND.given(dilated)]
+    assert "dilation" in labels and "upstream" in labels
+
+
+def _check_json(cli, spec_file, tmp_path, spec: str, answers: str) -> dict:
+    spec_path = spec_file(spec)
+    answers_path = tmp_path / "answers.yaml"
+    answers_path.write_text(answers)
+    result = cli("check", spec_path, answers_path, "--json")
+    assert result.code in (0, 1), result.err
+    return json.loads(result.out)
+
+
+RELU_SPEC = """
+title: t
+problems:
+  - id: c
+    kind: conv2d
+    image: [[1, 2, 0, 1], [0, 1, 3, 2], [2, 1, 1, 0], [1, 0, 2, 3]]
+    kernel: [[1, -1], [2, 0]]
+    bias: 1
+    activation: relu
+    upstream: [[1, -1, 2], [0, 1, 1], [2, 0, -1]]
+"""
+
+
+def _unflipped_grad_image() -> str:
+    """The relu layer's ∂L/∂X slid with K itself: δ padded by k − 1 and cross-correlated (not flipped) with K."""
+    delta = torch.tensor([[[[0, -1, 2], [0, 1, 1], [2, 0, -1]]]], dtype=torch.float64)   # G with relu′(Z) applied
+    wrong = TF.conv2d(TF.pad(delta, (1, 1, 1, 1)), torch.tensor([[RELU_LAYER["kernel"]]], dtype=torch.float64))
+    return str([[int(v) for v in row] for row in wrong[0, 0].tolist()])
+
+
+@pytest.mark.parametrize("answer,given,words", [
+    ("grad_image", _unflipped_grad_image(), "the kernel not flipped in ∂L/∂X"),
+    ("grad_kernel", str(derive.conv2d(**dict(RELU_LAYER, activation="linear")).answers["grad_kernel"]),
+     "not multiplied by the relu's derivative"),
+    ("grad_bias", "0.4444", "∂L/∂b averaged over the 9 output positions"),
+])
+def test_backward_slips_are_named(cli, spec_file, tmp_path, answer, given, words):
+    report = _check_json(cli, spec_file, tmp_path, RELU_SPEC, f"c:\n  {answer}: {given}\n")
+    wrong = [a for a in report["problems"][0]["answers"] if not a["ok"]]
+    assert wrong and all(words in (a["slip"] or "") for a in wrong), wrong
+
+
+def test_gradients_follow_through_from_the_students_output(cli, spec_file, tmp_path):
+    # Output (0, 0) given as 2 instead of 0: relu′ is then 1 there, so δ(0, 0) = 1 and ∂L/∂b = 5 follows from it.
+    report = _check_json(cli, spec_file, tmp_path, RELU_SPEC,
+                         "c:\n  output: [[2, 5, 6], [4, 1, 4], [4, 1, 6]]\n  grad_bias: 5\n")
+    bias = next(a for a in report["problems"][0]["answers"] if a["name"] == "grad_bias")
+    assert not bias["ok"] and bias["carried"] is True
+
+
+BAD_LAYER = [
+    ("image: [[[1, 2], [3, 4]], [[1, 2], [3, 4]], [[0, 0], [0, 0]]]\n    kernels: [[[[1]]], [[[1]]]]\n    groups: 2",
+     "spec.yaml:7: c.groups: groups 2 does not divide the image's 3 channels: each group needs the same number of "
+     "channels"),
+    ("image: [[[1, 2], [3, 4]], [[1, 2], [3, 4]]]\n    kernels: [[[[1]]], [[[1]]], [[[1]]]]\n    groups: 2",
+     "spec.yaml:7: c.groups: groups 2 does not divide the 3 filters: each group needs the same number of filters"),
+    ("image: [[[1, 2], [3, 4]], [[1, 2], [3, 4]]]\n    kernel: [[[1]]]\n    groups: 2",
+     "spec.yaml:7: c.groups: groups 2 does not divide the 1 filter (kernel: is one filter; give kernels: for more): "
+     "each group needs the same number of filters"),
+    ("image: [[[1, 2], [3, 4]], [[1, 2], [3, 4]]]\n    kernels: [[[[1]], [[1]]], [[[1]], [[1]]]]\n    groups: 2",
+     "spec.yaml:6: c.kernels[0]: filter 0 has 2 channels but groups 2 gives each filter 2 / 2 = 1 of the image's "
+     "channels; give one kernel matrix per channel of its group"),
+    ("image: [[1, 2], [3, 4]]\n    kernel: [[1]]\n    dilation: 0",
+     "spec.yaml:7: c.dilation: must be a positive whole number, got 0"),
+    ("image: [[1, 2], [3, 4]]\n    kernel: [[1]]\n    dilation: [1, 0]",
+     "spec.yaml:7: c.dilation[1]: must be a positive whole number, got 0"),
+    ("image: [[1, 2, 3], [4, 5, 6], [7, 8, 9]]\n    kernel: [[1, 2], [3, 4]]\n    dilation: 3",
+     "spec.yaml:6: c.kernel: the 2×2 kernel (dilation 3: it spans 4×4) is larger than the padded image (3×3: the "
+     "image is 3×3, padding 0)"),
+    ("image: [[1, 2, 3], [4, 5, 6], [7, 8, 9]]\n    kernel: [[1, 2], [3, 4]]\n    upstream: [[1, 2, 3], [4, 5, 6]]",
+     "spec.yaml:7: c.upstream: expected the output's shape, 2×2 (rows × columns), got 2×3"),
+    ("image: [[1, 2, 3], [4, 5, 6], [7, 8, 9]]\n    kernels: [[[1, 2], [3, 4]]]\n    upstream: [[1, 2], [3, 4]]",
+     "spec.yaml:7: c.upstream: expected the output's shape, 1×2×2 (filters × rows × columns), got 2×2"),
+    ("image: [[1, 2], [3, 4]]\n    kernel: [[1]]\n    groups: 0",
+     "spec.yaml:7: c.groups: must be a positive whole number, got 0"),
+]
+
+
+@pytest.mark.parametrize("fields,message", BAD_LAYER)
+def test_bad_layer_specs_exit_2_with_exact_messages(bad_spec, fields, message):
+    assert bad_spec(f"title: t\nproblems:\n  - id: c\n    kind: conv2d\n    {fields}\n") == message
