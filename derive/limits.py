@@ -13,7 +13,7 @@ class Limits:
     spec_bytes: int = 1 << 20        # size of one spec (or answers) file
     numbers: int = 100_000           # numbers in one spec
     matrix_side: int = 512           # rows or columns of one matrix
-    layers: int = 64                 # layers in one network
+    layers: int = 1024               # layers in one network (every layer inside a block counts, and the block)
     seconds: int = 60                # derivation, check, rendering and JSON of one problem
 
     def with_overrides(self, pairs: list[str]) -> "Limits":

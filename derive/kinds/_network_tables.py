@@ -9,7 +9,7 @@ from ..prose import escape
 from ..solution import Solution
 from . import _arch as A
 from ._arch import Row
-from ._network_steps import dims, plain, total_line, words
+from ._network_tex import dims, plain, total_line, words
 
 
 def totals(s: Solution, rows: list[Row], design: str | None) -> None:
@@ -37,7 +37,7 @@ def summary_table(rows: list[Row]) -> Latex:
     """A torchinfo-like summary: layer, output shape, parameters, multiplications (split past TABLE_ROWS)."""
     body = [rf"input & ${dims(rows[0].shape_in)}$ & & \\"] + _table_rows(rows, 0)
     total = rf"total & ${dims(rows[-1].shape_out)}$ & {_cell(_params(rows))} & {_cell(_mults(rows))} \\"
-    long = any(len(A.describe(r.layer)) > LONG_NAME for r in A.leaves(rows))
+    long = any(len(name) > LONG_NAME for name in _all_names(rows))
     first = r">{\raggedright\arraybackslash}p{0.38\linewidth}" if long else "l"
     chunks = [body[i:i + TABLE_ROWS] for i in range(0, len(body), TABLE_ROWS)]
     tables = []
@@ -52,15 +52,50 @@ def summary_table(rows: list[Row]) -> Latex:
 
 
 def _table_rows(rows: list[Row], depth: int) -> list[str]:
-    """One table row per layer; a branches block's layers follow it, indented per branch."""
-    out = []
-    for row in rows:
+    """One table row per layer; a block's layers follow it, indented (a block repeating an earlier one: one row)."""
+    out, seen = [], {}
+    for row, name in zip(rows, A.names(rows)):
         indent = rf"\hspace*{{{depth}em}}" if depth else ""
-        out.append(rf"{indent}{escape(A.describe(row.layer))} & ${dims(row.shape_out)}$ & {_cell(row.params)} & "
-                   rf"{_cell(row.mults)} \\")
+        twin = seen.setdefault(A.fingerprint(row), name) if row.children else name
+        shown = escape(name) + (rf" \textit{{(as {escape(_short_ref(twin, name))})}}" if twin != name else "")
+        out.append(rf"{indent}{shown} & ${dims(row.shape_out)}$ & {_cell(row.params)} & {_cell(row.mults)} \\")
+        if twin != name:
+            continue
+        if row.layer.type == "residual":
+            out += _residual_rows(row, depth)
+            continue
         for b, branch in enumerate(row.children, 1):
             out.append(rf"\hspace*{{{depth + 1}em}}\textit{{branch {b}}} & & & \\")
             out += _table_rows(branch, depth + 2)
+    return out
+
+
+def _all_names(rows: list[Row]) -> list[str]:
+    """Every name the table shows, blocks' inner layers included."""
+    out = A.names(rows)
+    for row in rows:
+        for inner in row.children:
+            out += _all_names(inner)
+    return out
+
+
+def _short_ref(twin: str, name: str) -> str:
+    """`block 2` for a block of the same stage, else the earlier block's whole name."""
+    stage, _, _ = name.rpartition(", block ")
+    return twin[len(stage) + 2:] if stage and twin.startswith(stage + ", block ") else twin
+
+
+def _residual_rows(row: Row, depth: int) -> list[str]:
+    """A residual block drawn as its main path, its shortcut and the addition ⊕."""
+    main, short = row.children
+    pad = rf"\hspace*{{{depth + 1}em}}"
+    out = [rf"{pad}\textit{{main path}} & & & \\"] + _table_rows(main, depth + 2)
+    if short:
+        out += [rf"{pad}\textit{{shortcut}} & & & \\"] + _table_rows(short, depth + 2)
+    else:
+        out.append(rf"{pad}\textit{{shortcut: identity}} & & & \\")
+    after = f", then {escape(row.layer.activation)}" if row.layer.activation else ""
+    out.append(rf"{pad}$\oplus$ main path + shortcut{after} & ${dims(row.shape_out)}$ & & \\")
     return out
 
 
@@ -75,7 +110,7 @@ def compare_table(results: dict[str, list[Row]]) -> Latex:
 def _compare_part(results: dict[str, list[Row]], group: list[str], first: str, base: int) -> str:
     """The comparison table for some of the designs."""
     nets = [results[n] for n in group]
-    body = [("Layers", [str(sum(r.layer.type != "branches" for r in A.leaves(rows))) for rows in nets]),
+    body = [("Layers", [str(sum(not A.is_block(r.layer) for r in A.leaves(rows))) for rows in nets]),
             ("Output shape", [f"${dims(rows[-1].shape_out)}$" for rows in nets]),
             ("Parameters", [_cell(_params(rows)) for rows in nets]),
             ("Multiplications", [_cell(_mults(rows)) for rows in nets]),

@@ -8,7 +8,6 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-import numpy as np
 import sympy
 
 from .. import fields as F
@@ -18,7 +17,8 @@ from ..prose import escape
 from ..slipkit import Slip
 from ..solution import Solution
 from . import _arch as A
-from ._arch import Layer, Row, all_layers, networks
+from ._arch import Row, all_layers, networks
+from ._network_np import recompute
 from ._network_slips import bias_count, missing_term, network_off_by_one
 from ._network_steps import (concat_lines, dims, explain, label, layer_lines, plain, product, rules, rules_text,
                              size_lines, total_line, with_words, words)
@@ -52,8 +52,8 @@ def answers(s: Solution, rows: list[Row], design: str | None) -> None:
     """`layers`, `output_shape`, `params`, `multiplications` (prefixed `<design>.` in a comparison)."""
     prefix = f"{design}." if design else ""
     sub = rf"_{{\text{{{escape(design)}}}}}" if design else ""
-    entries = [{"name": A.describe(r.layer), "output_shape": list(r.shape_out), "params": r.params,
-                "multiplications": r.mults} for r in rows]
+    entries = [{"name": name, "output_shape": list(r.shape_out), "params": r.params, "multiplications": r.mults}
+               for name, r in zip(A.names(rows), rows)]
     s.answer(prefix + "layers", entries)
     s.answer(prefix + "output_shape", list(rows[-1].shape_out), symbol=r"\text{output shape}" + sub)
     s.answer(prefix + "params", sum(r.params for r in rows), symbol=r"\text{params}" + sub)
@@ -65,10 +65,11 @@ def solve(p: Problem) -> Solution:
     s = Solution(p)
     nets = networks(p)
     every = [layer for layers in nets.values() for layer in all_layers(layers)]
-    s.step("What is counted", *rules(every), text=rules_text(every))
+    traced = {design: A.trace(p.fields.input, layers) for design, layers in nets.items()}
+    sequences = any(len(r.shape_in) == 2 for rows in traced.values() for r in A.leaves(rows))
+    s.step("What is counted", *rules(every, sequences), text=rules_text(every, sequences))
     results = {}
-    for design, layers in nets.items():
-        rows = A.trace(p.fields.input, layers)
+    for design, rows in traced.items():
         explain(s, rows, design)
         totals(s, rows, design)
         results[design] = rows
@@ -78,54 +79,6 @@ def solve(p: Problem) -> Solution:
         compare(s, p, results)
     notes(s, results)
     return s
-
-
-def recompute(p: Problem) -> dict[str, Any]:
-    """Independent float64 count: NumPy arrays of sizes, the output-size formula with np.floor."""
-    out = {}
-    for design, layers in networks(p).items():
-        prefix = f"{design}." if design else ""
-        shape = np.array(p.fields.input, dtype=float)
-        entries = []
-        for layer in layers:
-            shape, params, mults = _np_layer(shape, layer)
-            entries.append({"output_shape": shape.tolist(), "params": params, "multiplications": mults})
-        out[prefix + "layers"] = entries
-        out[prefix + "output_shape"] = shape.tolist()
-        out[prefix + "params"] = float(np.sum([e["params"] for e in entries]))
-        out[prefix + "multiplications"] = float(np.sum([e["multiplications"] for e in entries]))
-    return out
-
-
-def _np_layer(shape: np.ndarray, layer: Layer) -> tuple[np.ndarray, float, float]:
-    """One layer in float64: (output shape, parameters, multiplications)."""
-    t = layer.type
-    if t == "dense":
-        weights = shape[0] * layer.size
-        return np.array([float(layer.size)]), weights + layer.size * float(layer.bias), weights
-    if t in ("conv", "maxpool", "avgpool"):
-        k, st = np.array(layer.kernel, float), np.array(layer.stride, float)
-        pad = k - 1 if layer.padding == "same" else 2 * np.array(layer.padding, float)
-        hw = np.floor((shape[:2] + pad - k) / st) + 1
-        if t != "conv":
-            return np.append(hw, shape[2]), 0.0, 0.0
-        weights = np.prod(k) * shape[2] * layer.size
-        return np.append(hw, layer.size), weights + layer.size * float(layer.bias), np.prod(hw) * weights
-    if t == "batchnorm":
-        return shape, 2.0 * shape[-1], 0.0
-    if t == "flatten":
-        return np.array([np.prod(shape)]), 0.0, 0.0
-    if t == "dropout":
-        return shape, 0.0, 0.0
-    params = mults = 0.0
-    outs = []
-    for branch in layer.branches:
-        s = shape
-        for inner in branch:
-            s, a, m = _np_layer(s, inner)
-            params, mults = params + a, mults + m
-        outs.append(s)
-    return np.append(outs[0][:-1], np.sum([o[-1] for o in outs])), params, mults
 
 
 class Network(Kind):

@@ -263,8 +263,8 @@ BAD = [
      "spec.yaml:10: q3.layers[0].activation: expected one of linear, relu, leaky_relu, sigmoid, tanh, softmax, "
      "got 'rleu' (did you mean 'relu'?)"),
     ("too many layers",
-     HEAD + GOOD + "    layers:\n" + "      - {weights: [[1, 1], [1, 1]]}\n" * 65,
-     "spec.yaml:9: q3.layers: 65 layers is more than the limit of 64 (limit 'layers')"),
+     HEAD + GOOD + "    layers:\n" + "      - {weights: [[1, 1], [1, 1]]}\n" * 1025,
+     "spec.yaml:9: q3.layers: 1025 layers is more than the limit of 1024 (limit 'layers')"),
     ("too many units",
      HEAD + GOOD + "    layers:\n      - {units: 600, weights: random}\n      - {units: 1, weights: random}\n",
      "spec.yaml:10: q3.layers[0].units: 600 units is more than the limit of 512 (limit 'matrix_side')"),

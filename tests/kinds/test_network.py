@@ -376,16 +376,17 @@ BAD = [
      "7: q.layers[0].conv: must be a positive whole number, got -4"),
     ("input: [28, 28, 3]\n    layers:\n      - {convv: 8, kernel: 3}",
      "7: q.layers[0].convv: unknown layer type 'convv' (did you mean 'conv'?); layer types: dense, conv, "
-     "maxpool, avgpool, batchnorm, dropout, flatten, branches"),
+     "convtranspose, maxpool, avgpool, globalavgpool, globalmaxpool, upsample, batchnorm, layernorm, dropout, "
+     "flatten, activation, attention, embedding, position_embedding, branches, residual"),
     ("input: [28, 28, 3]\n    layers:\n      - {conv: 8, dense: 3, kernel: 3}",
      "7: q.layers[0]: a layer has one type, got 2: conv, dense; write each as a layer of its own"),
     ("input: [28, 28, 3]\n    layers:\n      - {conv: 8, kernl: 3}",
      "7: q.layers[0].kernl: unknown field of a conv layer (did you mean 'kernel'?); allowed: activation, bias, "
-     "conv, kernel, name, padding, stride"),
+     "conv, dilation, groups, kernel, name, padding, stride"),
     ("input: [28, 28, 3]\n    layers:\n      - {conv: 8, kernel: 3, stride: 2, padding: same}",
      "7: q.layers[0].padding: same padding needs stride 1 (as PyTorch); give the padding as a number"),
-    ("input: [28, 28]\n    layers:\n      - {dense: 3}",
-     "5: q.input: expected [features] or [height, width, channels], got 2 numbers"),
+    ("input: [28, 28, 3, 1]\n    layers:\n      - {dense: 3}",
+     "5: q.input: expected [features], [tokens, features] or [height, width, channels], got 4 numbers"),
     ("input: [10]\n    layers:\n      - {conv: 3, kernel: 1}",
      "7: q.layers[0].conv: a conv layer needs a [height, width, channels] input, but it gets a flat vector of 10"),
     ("input: [10]\n    layers:\n      - {batchnorm: false}",
@@ -405,8 +406,9 @@ BAD = [
     ("input: [8, 8, 3]\n    layers:\n      - branches: [{conv: 2, kernel: 1}]",
      "7: q.layers[0].branches[0]: expected a branch (a list of layers), got one layer; write it as [{…}]"),
     ("input: [8, 8, 3]\n    layers:\n      - {}",
-     "7: q.layers[0]: a layer needs a type: one of dense, conv, maxpool, avgpool, batchnorm, dropout, flatten, "
-     "branches"),
+     "7: q.layers[0]: a layer needs a type: one of dense, conv, convtranspose, maxpool, avgpool, globalavgpool, "
+     "globalmaxpool, upsample, batchnorm, layernorm, dropout, flatten, activation, attention, embedding, "
+     "position_embedding, branches, residual"),
     ("input: [8, 8, 3]\n    layers:\n      - {conv: 2, kernel: 3, padding: sme}",
      "7: q.layers[0].padding: expected valid, same or a whole number, got 'sme' (did you mean 'same'?)"),
 ]
@@ -421,15 +423,15 @@ def test_bad_input(cli, spec_file, tmp_path, fields, message):
 
 
 def test_layer_limit_counts_nested_layers(cli, spec_file, tmp_path):
-    inner = ", ".join(["{dense: 2}"] * 40)
+    inner = ", ".join(["{dense: 2}"] * 512)
     path = spec_file("title: t\nproblems:\n  - id: q\n    kind: network\n    input: [4]\n    layers:\n"
                      f"      - branches: [[{inner}], [{inner}]]\n")
     r = cli("build", path, "--no-pdf", "-o", tmp_path / "out")
     assert r.code == 2
-    assert r.err.strip() == (f"{path}:6: q.layers: more than 64 layers in one network "
-                             "(layers inside branches count too; limit 'layers')")
-    ok = solve([4], [{"dense": 2}] * 64)
-    assert len(ok["layers"]) == 64
+    assert r.err.strip() == (f"{path}:6: q.layers: more than 1024 layers in one network "
+                             "(layers inside branches and residual blocks count too; limit 'layers')")
+    ok = solve([4], [{"dense": 2}] * 1024)
+    assert len(ok["layers"]) == 1024
 
 
 def test_python_api_error_has_the_field():
