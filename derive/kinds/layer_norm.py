@@ -93,7 +93,8 @@ def solve(p: Problem) -> Solution:
     rows, eps, h = _rows(p), p.fields.eps, len(_rows(p)[0])
     s.step("The layer-norm transform",
            Latex(r"\mu = \frac{1}{H}\sum_j x_j, \quad \sigma^2 = \frac{1}{H}\sum_j (x_j - \mu)^2, \quad "
-                 r"\hat{x}_j = \frac{x_j - \mu}{\sqrt{\sigma^2 + \varepsilon}}, \quad y_j = \gamma_j \hat{x}_j + \beta_j"),
+                 r"\hat{x}_j = \frac{x_j - \mu}{\sqrt{\sigma^2 + \varepsilon}}, \quad "
+                 r"y_j = \gamma_j \hat{x}_j + \beta_j"),
            text=f"Each sample{' (row)' if _is_matrix(p) else ''} is normalized over its own $H = {h}$ features, "
                 "with the biased variance (divided by $H$), as nn.LayerNorm does; $\\gamma$ and $\\beta$ are one per "
                 f"feature (a single number is broadcast); $\\varepsilon = {tex(eps)}$.")
@@ -134,8 +135,8 @@ def _show_row(s: Solution, p: Problem, i: int, row: list, stat: tuple, xhat: lis
     lines = [chain(Latex(r"\hat{\mathbf{x}} = \frac{\mathbf{x} - %s}{%s}" % (tex(mean), tex(std))), xhat,
                    approx_digits=d)]
     if nonzero(p.fields.beta) or any(c != 1 for c in _per_feature(p, "gamma")):
-        lines.append(chain(Latex(r"\mathbf{y} = %s \odot \hat{\mathbf{x}} + %s" % (tex(p.fields.gamma),
-                                                                               tex(p.fields.beta))), y, approx_digits=d))
+        affine = Latex(r"\mathbf{y} = %s \odot \hat{\mathbf{x}} + %s" % (tex(p.fields.gamma), tex(p.fields.beta)))
+        lines.append(chain(affine, y, approx_digits=d))
     s.step("Normalize" + (", then scale and shift" if len(lines) > 1 else "") + tag, *lines,
            text="" if len(lines) > 1 else "With γ = 1 and β = 0 the output is the normalized row itself.")
 

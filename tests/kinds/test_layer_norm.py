@@ -62,7 +62,8 @@ def test_exact_values_of_a_small_row():
     s = derive.layer_norm([2, 4, 6, 8], gamma=2, beta=1)
     assert s.answers["mean"] == 5 and s.answers["variance"] == 5
     r5 = sympy.sqrt(5)
-    assert [sympy.simplify(a - b) for a, b in zip(s.answers["normalized"], [-3 / r5, -1 / r5, 1 / r5, 3 / r5])] == [0] * 4
+    want = [-3 / r5, -1 / r5, 1 / r5, 3 / r5]
+    assert [sympy.simplify(a - b) for a, b in zip(s.answers["normalized"], want)] == [0] * 4
     assert set(s.answers) == {"mean", "variance", "normalized", "output"}
 
 
