@@ -3,31 +3,30 @@ each step from the last back to the first (the gradient flowing back through h_t
 parameter gradients summed over the steps."""
 from __future__ import annotations
 
-from ..latex import Latex, matrix
+from ..latex import Latex
 from ..problem import Problem
+from ..render import WIDE
 from ..solution import Solution
-from . import _dense_show as D
-from ._layers import to_sympy
 from . import _rnn_core as C
+from . import _rnn_tex as TX
 from ._rnn_core import SHOWN_STEPS, Back, Run, Step, blocks, shown_steps
+from ._rnn_tex import col, mat
 
 FLOW = {"rnn": r"W_{hh}^\top \boldsymbol{\delta}_{%d}", "lstm": r"W_{hh}^\top \boldsymbol{\delta}_{%d}",
         "gru": r"\delta\mathbf{h}_{%d} \odot \mathbf{z}_{%d} + W_{hh}^\top \boldsymbol{\delta}^q_{%d}"}
 
 
-def col(v: list) -> list[list]:
-    """A vector as a column."""
-    return [[x] for x in v]
-
-
-def mat(x: list) -> Latex:
-    """Exact values (Fractions) as a matrix."""
-    return matrix(to_sympy(x))
 
 
 def dv(name: str, t: int, sup: str = "") -> str:
     """`\\delta\\mathbf{h}_{2}`."""
     return rf"\delta\mathbf{{{name}}}{sup}_{{{t}}}"
+
+
+def pair(a: Latex, b: Latex) -> list[Latex]:
+    """Two short results on one display line (two lines when together they would be long)."""
+    joined = Latex(a + r",\qquad " + b)
+    return [joined] if TX.visible(joined) <= WIDE else [a, b]
 
 
 def flow(cell: str, t: int) -> str:
@@ -62,9 +61,9 @@ def _dh_line(r: Run, t: int, d: int) -> Latex:
     k, T = t + 1, len(r.steps)
     b = r.backs[t]
     if t == T - 1:
-        return D.eq(rf"{dv('h', k)} = \mathbf{{u}}_{{{k}}}", col(b.dh), d=d)
-    return D.eq(rf"{dv('h', k)} = \mathbf{{u}}_{{{k}}} + {flow(r.net.cell, k)}",
-                D.cat(D.sub(col(r.net.upstream[t]), d), " + ", D.sub(col(r.backs[t + 1].dh_prev), d)),
+        return TX.eq(rf"{dv('h', k)} = \mathbf{{u}}_{{{k}}}", col(b.dh), d=d)
+    return TX.eq(rf"{dv('h', k)} = \mathbf{{u}}_{{{k}}} + {flow(r.net.cell, k)}",
+                TX.cat(TX.sub(col(r.net.upstream[t]), d), " + ", TX.sub(col(r.backs[t + 1].dh_prev), d)),
                 col(b.dh), d=d)
 
 
@@ -80,9 +79,9 @@ def _show_step(s: Solution, p: Problem, r: Run, t: int) -> None:
     else:
         lines += _gru_lines(r, st, b, k, d)
     delta = r"\boldsymbol{\delta}^p" if cell == "gru" else r"\boldsymbol{\delta}"
-    lines.append(D.eq(rf"{dv('x', k)} = W_{{ih}}^\top {delta}_{{{k}}}", col(b.dx), d=d))
+    lines.append(TX.eq(rf"{dv('x', k)} = W_{{ih}}^\top {delta}_{{{k}}}", col(b.dx), d=d))
     if t == 0:
-        lines.append(D.eq(rf"{dv('h', 0)} = {flow(cell, 0)}", col(b.dh_prev), d=d))
+        lines.append(TX.eq(rf"{dv('h', 0)} = {flow(cell, 0)}", col(b.dh_prev), d=d))
     text = {"rnn": "Back through the nonlinearity, then through $W_{ih}$ to the input.",
             "lstm": "Through $\\mathbf{h}_t = \\mathbf{o}_t \\odot \\tanh(\\mathbf{c}_t)$ to the cell state, which "
                     "also receives $\\delta\\mathbf{c}_{t+1} \\odot \\mathbf{f}_{t+1}$ from the step after; then to "
@@ -104,25 +103,25 @@ def _rnn_lines(r: Run, st: Step, b: Back, k: int, d: int) -> list[Latex]:
         factor = rf"\left(1 - \mathbf{{h}}_{{{k}}} \odot \mathbf{{h}}_{{{k}}}\right)"
     else:
         factor = rf"\mathbb{{1}}[\mathbf{{a}}_{{{k}}} > 0]"
-    return [D.eq(rf"\boldsymbol{{\delta}}_{{{k}}} = {dv('h', k)} \odot {factor}",
-                 D.cat(D.sub(col(b.dh), d), r" \odot ", D.sub(col(slope), d)), col(b.dpre), d=d)]
+    return [TX.eq(rf"\boldsymbol{{\delta}}_{{{k}}} = {dv('h', k)} \odot {factor}",
+                 TX.cat(TX.sub(col(b.dh), d), r" \odot ", TX.sub(col(slope), d)), col(b.dpre), d=d)]
 
 
 def _lstm_lines(r: Run, st: Step, b: Back, k: int, d: int) -> list[Latex]:
     h, T = r.net.h, len(r.steps)
     after = "" if k == T else rf" + {dv('c', k + 1)} \odot \mathbf{{f}}_{{{k + 1}}}"
     di, df, dg, do = blocks(b.dgates, h)
-    lines = [D.eq(rf"{dv('c', k)} = {dv('h', k)} \odot \mathbf{{o}}_{{{k}}} \odot \left(1 - "
+    lines = [TX.eq(rf"{dv('c', k)} = {dv('h', k)} \odot \mathbf{{o}}_{{{k}}} \odot \left(1 - "
                   rf"\tanh^2 \mathbf{{c}}_{{{k}}}\right){after}", col(b.dc), d=d),
-             D.eq(rf"{dv('i', k)} = {dv('c', k)} \odot \mathbf{{g}}_{{{k}}}", col(di), d=d),
-             D.eq(rf"{dv('f', k)} = {dv('c', k)} \odot \mathbf{{c}}_{{{k - 1}}}", col(df), d=d),
-             D.eq(rf"{dv('g', k)} = {dv('c', k)} \odot \mathbf{{i}}_{{{k}}}", col(dg), d=d),
-             D.eq(rf"{dv('o', k)} = {dv('h', k)} \odot \tanh \mathbf{{c}}_{{{k}}}", col(do), d=d)]
+             *pair(TX.eq(rf"{dv('i', k)} = {dv('c', k)} \odot \mathbf{{g}}_{{{k}}}", col(di), d=d),
+                  TX.eq(rf"{dv('f', k)} = {dv('c', k)} \odot \mathbf{{c}}_{{{k - 1}}}", col(df), d=d)),
+             *pair(TX.eq(rf"{dv('g', k)} = {dv('c', k)} \odot \mathbf{{i}}_{{{k}}}", col(dg), d=d),
+                  TX.eq(rf"{dv('o', k)} = {dv('h', k)} \odot \tanh \mathbf{{c}}_{{{k}}}", col(do), d=d))]
     stack = (rf"\begin{{bmatrix}}{dv('i', k)} \odot \mathbf{{i}}_{{{k}}} \odot (1 - \mathbf{{i}}_{{{k}}}) \\ "
              rf"{dv('f', k)} \odot \mathbf{{f}}_{{{k}}} \odot (1 - \mathbf{{f}}_{{{k}}}) \\ "
              rf"{dv('g', k)} \odot (1 - \mathbf{{g}}_{{{k}}} \odot \mathbf{{g}}_{{{k}}}) \\ "
              rf"{dv('o', k)} \odot \mathbf{{o}}_{{{k}}} \odot (1 - \mathbf{{o}}_{{{k}}})\end{{bmatrix}}")
-    lines.append(D.eq(rf"\boldsymbol{{\delta}}_{{{k}}} = {stack}", col(b.dpre), d=d))
+    lines.append(TX.eq(rf"\boldsymbol{{\delta}}_{{{k}}} = {stack}", col(b.dpre), d=d))
     return lines
 
 
@@ -130,19 +129,19 @@ def _gru_lines(r: Run, st: Step, b: Back, k: int, d: int) -> list[Latex]:
     h = r.net.h
     dr, dz, dn = blocks(b.dgates, h)
     dpr, dpz, dpn = blocks(b.dpre, h)
-    return [D.eq(rf"{dv('n', k)} = {dv('h', k)} \odot (1 - \mathbf{{z}}_{{{k}}})", col(dn), d=d),
-            D.eq(rf"{dv('z', k)} = {dv('h', k)} \odot (\mathbf{{h}}_{{{k - 1}}} - \mathbf{{n}}_{{{k}}})", col(dz),
-                 d=d),
-            D.eq(rf"{dv('p', k, '^n')} = {dv('n', k)} \odot (1 - \mathbf{{n}}_{{{k}}} \odot \mathbf{{n}}_{{{k}}})",
-                 col(dpn), d=d),
-            D.eq(rf"{dv('r', k)} = {dv('p', k, '^n')} \odot \mathbf{{q}}^n_{{{k}}}", col(dr), d=d),
-            D.eq(rf"{dv('p', k, '^r')} = {dv('r', k)} \odot \mathbf{{r}}_{{{k}}} \odot (1 - \mathbf{{r}}_{{{k}}})",
-                 col(dpr), d=d),
-            D.eq(rf"{dv('p', k, '^z')} = {dv('z', k)} \odot \mathbf{{z}}_{{{k}}} \odot (1 - \mathbf{{z}}_{{{k}}})",
-                 col(dpz), d=d),
-            D.eq(rf"\boldsymbol{{\delta}}^p_{{{k}}} = \begin{{bmatrix}}{dv('p', k, '^r')} \\ {dv('p', k, '^z')} \\ "
+    return [*pair(TX.eq(rf"{dv('n', k)} = {dv('h', k)} \odot (1 - \mathbf{{z}}_{{{k}}})", col(dn), d=d),
+                  TX.eq(rf"{dv('z', k)} = {dv('h', k)} \odot (\mathbf{{h}}_{{{k - 1}}} - \mathbf{{n}}_{{{k}}})",
+                        col(dz), d=d)),
+            *pair(TX.eq(rf"{dv('p', k, '^n')} = {dv('n', k)} \odot (1 - \mathbf{{n}}_{{{k}}} \odot "
+                        rf"\mathbf{{n}}_{{{k}}})", col(dpn), d=d),
+                  TX.eq(rf"{dv('r', k)} = {dv('p', k, '^n')} \odot \mathbf{{q}}^n_{{{k}}}", col(dr), d=d)),
+            *pair(TX.eq(rf"{dv('p', k, '^r')} = {dv('r', k)} \odot \mathbf{{r}}_{{{k}}} \odot "
+                        rf"(1 - \mathbf{{r}}_{{{k}}})", col(dpr), d=d),
+                  TX.eq(rf"{dv('p', k, '^z')} = {dv('z', k)} \odot \mathbf{{z}}_{{{k}}} \odot "
+                        rf"(1 - \mathbf{{z}}_{{{k}}})", col(dpz), d=d)),
+            TX.eq(rf"\boldsymbol{{\delta}}^p_{{{k}}} = \begin{{bmatrix}}{dv('p', k, '^r')} \\ {dv('p', k, '^z')} \\ "
                  rf"{dv('p', k, '^n')}\end{{bmatrix}}", col(b.dgi), d=d),
-            D.eq(rf"\boldsymbol{{\delta}}^q_{{{k}}} = \begin{{bmatrix}}{dv('p', k, '^r')} \\ {dv('p', k, '^z')} \\ "
+            TX.eq(rf"\boldsymbol{{\delta}}^q_{{{k}}} = \begin{{bmatrix}}{dv('p', k, '^r')} \\ {dv('p', k, '^z')} \\ "
                  rf"\mathbf{{r}}_{{{k}}} \odot {dv('p', k, '^n')}\end{{bmatrix}}", col(b.dgh), d=d)]
 
 
@@ -153,16 +152,16 @@ def _show_sums(s: Solution, p: Problem, r: Run) -> None:
     di = r"\boldsymbol{\delta}^p_t" if gru else r"\boldsymbol{\delta}_t"
     dh = r"\boldsymbol{\delta}^q_t" if gru else r"\boldsymbol{\delta}_t"
     T = len(r.steps)
-    lines = [D.eq(rf"\frac{{\partial\mathcal{{L}}}}{{\partial W_{{ih}}}} = \sum_{{t=1}}^{{{T}}} {di}\,"
+    lines = [TX.eq(rf"\frac{{\partial\mathcal{{L}}}}{{\partial W_{{ih}}}} = \sum_{{t=1}}^{{{T}}} {di}\,"
                   r"\mathbf{x}_t^\top", a["grad_w_ih"], d=d),
-             D.eq(rf"\frac{{\partial\mathcal{{L}}}}{{\partial W_{{hh}}}} = \sum_{{t=1}}^{{{T}}} {dh}\,"
+             TX.eq(rf"\frac{{\partial\mathcal{{L}}}}{{\partial W_{{hh}}}} = \sum_{{t=1}}^{{{T}}} {dh}\,"
                   r"\mathbf{h}_{t-1}^\top", a["grad_w_hh"], d=d)]
     if a["grad_b_ih"] is not None:
-        lines += [D.eq(rf"\frac{{\partial\mathcal{{L}}}}{{\partial \mathbf{{b}}_{{ih}}}} = \sum_t {di}",
+        lines += [TX.eq(rf"\frac{{\partial\mathcal{{L}}}}{{\partial \mathbf{{b}}_{{ih}}}} = \sum_t {di}",
                        col(a["grad_b_ih"]), d=d),
-                  D.eq(rf"\frac{{\partial\mathcal{{L}}}}{{\partial \mathbf{{b}}_{{hh}}}} = \sum_t {dh}",
+                  TX.eq(rf"\frac{{\partial\mathcal{{L}}}}{{\partial \mathbf{{b}}_{{hh}}}} = \sum_t {dh}",
                        col(a["grad_b_hh"]), d=d)]
-    lines.append(D.eq(r"\frac{\partial\mathcal{L}}{\partial \mathbf{h}_0} = \delta\mathbf{h}_0", col(a["grad_h0"]),
+    lines.append(TX.eq(r"\frac{\partial\mathcal{L}}{\partial \mathbf{h}_0} = \delta\mathbf{h}_0", col(a["grad_h0"]),
                       d=d))
     text = ("The same $W_{ih}$, $W_{hh}$" + (" and biases" if a["grad_b_ih"] is not None else "")
             + " act at every step, so each gradient is the sum of the steps' outer products"

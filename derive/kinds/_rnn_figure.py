@@ -16,7 +16,7 @@ LABEL = {"rnn": {"tanh": "RNN (tanh)", "relu": "RNN (ReLU)"}, "lstm": "LSTM", "g
 STYLES = (r"cell/.style={draw=blue!55!black, fill=blue!6, rounded corners=3pt, minimum width=1.6cm,"
           r" minimum height=0.95cm, align=center, font=\small},"
           r"val/.style={draw=black!45, fill=black!3, rounded corners=2pt, align=center, inner sep=2.5pt,"
-          r" font=\scriptsize},"
+          r" font=\small},"
           r"dots/.style={font=\large},"
           r"edge/.style={-{Stealth[length=4pt]}, semithick, draw=black!70},"
           r"lab/.style={font=\scriptsize, inner sep=1.5pt}")
@@ -28,11 +28,11 @@ def _cell(v: Any, d: int) -> str:
 
 
 def column(v: list, d: int) -> str:
-    """A vector as a small column of decimals (exact where plain), elided past ENTRIES."""
+    """A vector as a column of decimals (exact where plain), elided past ENTRIES."""
     cells = [_cell(x, d) for x in v]
     if len(cells) > ENTRIES:
         cells = cells[:3] + [r"\vdots", cells[-1]]
-    return r"\left[\begin{smallmatrix}" + r" \\ ".join(cells) + r"\end{smallmatrix}\right]"
+    return r"\begin{bmatrix}" + r" \\ ".join(cells) + r"\end{bmatrix}"
 
 
 def _entry(name: str, value: list, d: int) -> str:

@@ -4,29 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..latex import Latex, matrix
+from ..latex import Latex, decimals, is_plain
 from ..problem import Problem
 from ..solution import Solution
-from . import _dense_show as D
-from ._layers import to_sympy
+from ..values import flat
+from . import _layers as L
 from . import _rnn_back as B
 from . import _rnn_figure as FIG
+from . import _rnn_tex as TX
 from ._rnn_core import SHOWN_STEPS, Run, Step, blocks, shown_steps
+from ._rnn_tex import col, mat
 
-NAMES = {"rnn": "a plain RNN (Elman) cell, as PyTorch's nn.RNN", "lstm": "an LSTM cell, as PyTorch's nn.LSTM",
+NAMES = {"rnn": "a plain (Elman) RNN cell, as PyTorch's nn.RNN", "lstm": "an LSTM cell, as PyTorch's nn.LSTM",
          "gru": "a GRU cell, as PyTorch's nn.GRU"}
-ACT = {"tanh": r"\tanh", "relu": r"\operatorname{relu}", "sigmoid": r"\sigma"}
-AFFINE = r"W_{{ih}}\mathbf{{x}}_{t}{bi} + W_{{hh}}\mathbf{{h}}_{{{tp}}}{bh}"
-
-
-def col(v: list) -> list[list]:
-    """A vector as a column."""
-    return [[x] for x in v]
-
-
-def mat(x: list) -> Latex:
-    """Exact values (Fractions) as a matrix."""
-    return matrix(to_sympy(x))
+ACT = {"tanh": r"\tanh", "relu": r"\operatorname{relu}"}
+BIH, BHH = r" + \mathbf{b}_{ih}", r" + \mathbf{b}_{hh}"
 
 
 def vec(name: str, t: Any) -> str:
@@ -40,20 +32,26 @@ def show(s: Solution, p: Problem, r: Run) -> None:
     T = len(r.steps)
     for t in shown_steps(T):
         if t == T - 1 and T > SHOWN_STEPS:
-            s.step(f"Steps 3 to {T - 1}", text=f"The same equations, step by step, each starting from the "
-                                               f"previous step's state; their values are in the figure below "
-                                               f"and in the answers.")
+            s.step(f"Steps 3 to {T - 1}", text="The same equations, step by step, each starting from the previous "
+                                               "step's state; their values are in the answers.")
         show_forward_step(s, p, r, t)
     s.step("The unrolled network", text=FIG.caption(r), figure=FIG.figure(r, p.digits))
     if r.backs is not None:
         B.show_backward(s, p, r)
 
 
-def _affine(r: Run, t: str, tp: str) -> str:
+def _bias(r: Run, which: str) -> str:
+    return (BIH if which == "ih" else BHH) if r.net.b_ih is not None else ""
+
+
+def _affine(r: Run, t: Any, tp: Any) -> str:
     """`W_ih x_t + b_ih + W_hh h_{t−1} + b_hh` (no bias terms without biases)."""
-    bias = r.net.b_ih is not None
-    return AFFINE.format(t=t, tp=tp, bi=r" + \mathbf{b}_{ih}" if bias else "",
-                         bh=r" + \mathbf{b}_{hh}" if bias else "")
+    return rf"W_{{ih}}{vec('x', t)}{_bias(r, 'ih')} + W_{{hh}}{vec('h', tp)}{_bias(r, 'hh')}"
+
+
+def _stacked(name: str, gates: str, t: str = "t") -> str:
+    """`[a^i_t; a^f_t; …]`."""
+    return r"\begin{bmatrix}" + r" \\ ".join(rf"\mathbf{{{name}}}^{g}_{t}" for g in gates) + r"\end{bmatrix}"
 
 
 def equations(r: Run) -> list[Latex]:
@@ -62,35 +60,34 @@ def equations(r: Run) -> list[Latex]:
     if cell == "rnn":
         return [Latex(rf"\mathbf{{a}}_t = {affine}, \qquad \mathbf{{h}}_t = {ACT[r.net.act]}(\mathbf{{a}}_t)")]
     if cell == "lstm":
-        return [Latex(rf"\mathbf{{a}}_t = {affine} = \begin{{bmatrix}}\mathbf{{a}}^i_t \\ \mathbf{{a}}^f_t \\ "
-                      r"\mathbf{a}^g_t \\ \mathbf{a}^o_t\end{bmatrix}"),
+        return [Latex(rf"\mathbf{{a}}_t = {affine} = {_stacked('a', 'ifgo')}"),
                 Latex(r"\mathbf{i}_t = \sigma(\mathbf{a}^i_t),\quad \mathbf{f}_t = \sigma(\mathbf{a}^f_t),\quad "
                       r"\mathbf{g}_t = \tanh(\mathbf{a}^g_t),\quad \mathbf{o}_t = \sigma(\mathbf{a}^o_t)"),
                 Latex(r"\mathbf{c}_t = \mathbf{f}_t \odot \mathbf{c}_{t-1} + \mathbf{i}_t \odot \mathbf{g}_t, "
                       r"\qquad \mathbf{h}_t = \mathbf{o}_t \odot \tanh(\mathbf{c}_t)")]
-    bias = r.net.b_ih is not None
-    return [Latex(r"\mathbf{p}_t = W_{ih}\mathbf{x}_t" + (r" + \mathbf{b}_{ih}" if bias else "")
-                  + r" = \begin{bmatrix}\mathbf{p}^r_t \\ \mathbf{p}^z_t \\ \mathbf{p}^n_t\end{bmatrix}, \qquad "
-                  r"\mathbf{q}_t = W_{hh}\mathbf{h}_{t-1}" + (r" + \mathbf{b}_{hh}" if bias else "")
-                  + r" = \begin{bmatrix}\mathbf{q}^r_t \\ \mathbf{q}^z_t \\ \mathbf{q}^n_t\end{bmatrix}"),
+    return [Latex(rf"\mathbf{{p}}_t = W_{{ih}}\mathbf{{x}}_t{_bias(r, 'ih')} = {_stacked('p', 'rzn')}, \qquad "
+                  rf"\mathbf{{q}}_t = W_{{hh}}\mathbf{{h}}_{{t-1}}{_bias(r, 'hh')} = {_stacked('q', 'rzn')}"),
             Latex(r"\mathbf{r}_t = \sigma(\mathbf{p}^r_t + \mathbf{q}^r_t),\quad "
                   r"\mathbf{z}_t = \sigma(\mathbf{p}^z_t + \mathbf{q}^z_t),\quad "
                   r"\mathbf{n}_t = \tanh(\mathbf{p}^n_t + \mathbf{r}_t \odot \mathbf{q}^n_t)"),
             Latex(r"\mathbf{h}_t = (1 - \mathbf{z}_t) \odot \mathbf{n}_t + \mathbf{z}_t \odot \mathbf{h}_{t-1}")]
 
 
+def _plural(n: int, word: str) -> str:
+    return f"{word}{'s' if n != 1 else ''}"
+
+
 def show_setup(s: Solution, p: Problem, r: Run) -> None:
     """The cell, its equations and its data."""
     net, T = r.net, len(r.steps)
     k = len(net.gates)
-    order = {"rnn": "", "lstm": "i, f, g, o", "gru": "r, z, n"}[net.cell]
-    text = (f"One sequence of T = {T} input{'s' if T > 1 else ''} $\\mathbf{{x}}_1, \\dots, \\mathbf{{x}}_{{{T}}}$ "
-            f"with d = {net.d} feature{'s' if net.d > 1 else ''} each goes through {NAMES[net.cell]}, with "
-            f"h = {net.h} hidden unit{'s' if net.h > 1 else ''}. ")
+    text = (f"One sequence of $T = {T}$ {_plural(T, 'input')} $\\mathbf{{x}}_1, \\ldots, \\mathbf{{x}}_{{{T}}}$ "
+            f"with $d = {net.d}$ {_plural(net.d, 'feature')} each goes through {NAMES[net.cell]}, with "
+            f"$h = {net.h}$ hidden {_plural(net.h, 'unit')}. ")
     if k > 1:
-        text += (f"The weights stack the gates' rows in PyTorch's order ({order}): $W_{{ih}}$ is "
+        text += (f"The weights stack the gates' rows in PyTorch's order ({', '.join(net.gates)}): $W_{{ih}}$ is "
                  f"{k * net.h}×{net.d} and $W_{{hh}}$ is {k * net.h}×{net.h}, rows 1 to {net.h} for the first "
-                 f"gate, and so on. ")
+                 "gate, and so on. ")
     if net.cell == "gru":
         text += ("As in PyTorch, the reset gate multiplies $W_{hn}\\mathbf{h}_{t-1} + \\mathbf{b}_{hn}$ after the "
                  "product (the original paper applies it to $\\mathbf{h}_{t-1}$ before). ")
@@ -114,78 +111,85 @@ def show_forward_step(s: Solution, p: Problem, r: Run, t: int) -> None:
     """One step forward: the affine part, each gate, the cell and hidden state."""
     st, d = r.steps[t], p.digits
     k, kp = t + 1, t
-    sub = lambda v: D.sub(col(v), d)   # noqa: E731
     lines = []
     if r.net.cell in ("rnn", "lstm"):
-        lines.append(D.eq(r"\mathbf{a}_{%d} = " % k + _affine(r, str(k), str(kp)),
-                          D.cat(*_numbers(r, st, sub)), col(st.pre), d=d))
+        lines.append(TX.eq(r"\mathbf{a}_{%d} = " % k + _affine(r, k, kp), _numbers(r, st, t, d), col(st.pre), d=d))
     else:
-        lines += _gru_affine(r, st, k, kp, sub, d)
+        lines += _gru_affine(r, st, t, d)
     if r.net.cell == "rnn":
-        lines.append(D.eq(rf"{vec('h', k)} = {ACT[r.net.act]}(\mathbf{{a}}_{{{k}}})", col(st.h), d=d))
+        lines.append(TX.eq(rf"{vec('h', k)} = {ACT[r.net.act]}(\mathbf{{a}}_{{{k}}})", col(st.h), d=d))
     elif r.net.cell == "lstm":
-        lines += _lstm_lines(r, st, k, kp, sub, d)
+        lines += _lstm_lines(r, st, k, kp, d)
     else:
-        lines += _gru_lines(r, st, k, kp, sub, d)
+        lines += _gru_lines(r, st, k, kp, d)
     text = (f"$\\mathbf{{x}}_{{{k}}}$ is row {k} of X; $\\mathbf{{h}}_{{{kp}}}$ "
             + ("is the initial state." if t == 0 else "comes from the step before."))
+    if t > 0 and len(r.net.gates) > 1:
+        text += " The weights are those of step 1."
     if r.net.cell == "rnn" and r.net.act == "relu":
         text += " The ReLU keeps the positive entries and sets the others to 0."
     s.step(f"Step t = {k}", *lines, text=text)
 
 
-def _numbers(r: Run, st: Step, sub) -> list[str]:
-    """`W_ih x + b_ih + W_hh h + b_hh` with the numbers put in."""
-    out = [mat(r.net.w_ih), r"\,", sub(st.x)]
+def _numbers(r: Run, st: Step, t: int, d: int) -> Latex:
+    """`W_ih x + b_ih + W_hh h + b_hh` with the numbers put in (after step 1 of a gated cell, only x and h)."""
+    full = t == 0 or len(r.net.gates) == 1
+    w_ih, w_hh = (mat(r.net.w_ih), mat(r.net.w_hh)) if full else (r"W_{ih}", r"W_{hh}")
+    out = [w_ih, r"\,", TX.sub(col(st.x), d)]
     if r.net.b_ih is not None:
-        out += [" + ", mat(col(r.net.b_ih))]
-    out += [" + ", mat(r.net.w_hh), r"\,", sub(st.h_prev)]
+        out += [" + ", mat(col(r.net.b_ih)) if full else r"\mathbf{b}_{ih}"]
+    out += [" + ", w_hh, r"\,", TX.sub(col(st.h_prev), d)]
     if r.net.b_hh is not None:
-        out += [" + ", mat(col(r.net.b_hh))]
-    return out
+        out += [" + ", mat(col(r.net.b_hh)) if full else r"\mathbf{b}_{hh}"]
+    return TX.cat(*out)
 
 
 def _gate(name: str, k: int, act: str, arg: str, value: list, numbers: list, d: int) -> Latex:
     """`g_k = act(arg) = act(numbers) = value`."""
-    return D.eq(rf"{vec(name, k)} = {act}({arg})", D.cat(act + r"\left(", D.sub(col(numbers), d), r"\right)"),
-                col(value), d=d)
+    return TX.eq(rf"{vec(name, k)} = {act}({arg})", TX.cat(act + r"\left(", TX.sub(col(numbers), d), r"\right)"),
+                 col(value), d=d)
 
 
-def _lstm_lines(r: Run, st: Step, k: int, kp: int, sub, d: int) -> list[Latex]:
+def _lstm_lines(r: Run, st: Step, k: int, kp: int, d: int) -> list[Latex]:
     h = r.net.h
     lines = []
     for name, pre, out in zip(r.net.gates, blocks(st.pre, h), blocks(st.gates, h)):
         act = r"\tanh" if name == "g" else r"\sigma"
         lines.append(_gate(name, k, act, rf"\mathbf{{a}}^{name}_{{{k}}}", out, pre, d))
     i, f, g, o = blocks(st.gates, h)
-    lines.append(D.eq(rf"{vec('c', k)} = {vec('f', k)} \odot {vec('c', kp)} + {vec('i', k)} \odot {vec('g', k)}",
-                      D.cat(sub(f), r" \odot ", sub(st.c_prev), " + ", sub(i), r" \odot ", sub(g)), col(st.c), d=d))
-    lines.append(D.eq(rf"{vec('h', k)} = {vec('o', k)} \odot \tanh({vec('c', k)})",
-                      D.cat(sub(o), r" \odot ", sub(st.tc)), col(st.h), d=d))
+    sub = lambda v: TX.sub(col(v), d)   # noqa: E731
+    lines.append(TX.eq(rf"{vec('c', k)} = {vec('f', k)} \odot {vec('c', kp)} + {vec('i', k)} \odot {vec('g', k)}",
+                       TX.cat(sub(f), r" \odot ", sub(st.c_prev), " + ", sub(i), r" \odot ", sub(g)), col(st.c),
+                       d=d))
+    lines.append(TX.eq(rf"{vec('h', k)} = {vec('o', k)} \odot \tanh({vec('c', k)})",
+                       TX.cat(sub(o), r" \odot ", sub(st.tc)), col(st.h), d=d))
     return lines
 
 
-def _gru_affine(r: Run, st: Step, k: int, kp: int, sub, d: int) -> list[Latex]:
+def _gru_affine(r: Run, st: Step, t: int, d: int) -> list[Latex]:
+    k, full = t + 1, t == 0
     bias = r.net.b_ih is not None
-    p_nums = [mat(r.net.w_ih), r"\,", sub(st.x)] + ([" + ", mat(col(r.net.b_ih))] if bias else [])
-    q_nums = [mat(r.net.w_hh), r"\,", sub(st.h_prev)] + ([" + ", mat(col(r.net.b_hh))] if bias else [])
-    return [D.eq(rf"{vec('p', k)} = W_{{ih}}{vec('x', k)}" + (r" + \mathbf{b}_{ih}" if bias else ""),
-                 D.cat(*p_nums), col(st.gi), d=d),
-            D.eq(rf"{vec('q', k)} = W_{{hh}}{vec('h', kp)}" + (r" + \mathbf{b}_{hh}" if bias else ""),
-                 D.cat(*q_nums), col(st.gh), d=d)]
+    w_ih, w_hh = (mat(r.net.w_ih), mat(r.net.w_hh)) if full else (r"W_{ih}", r"W_{hh}")
+    b_ih, b_hh = ((mat(col(r.net.b_ih)), mat(col(r.net.b_hh))) if full else (r"\mathbf{b}_{ih}", r"\mathbf{b}_{hh}")
+                  ) if bias else ("", "")
+    p_nums = [w_ih, r"\,", TX.sub(col(st.x), d)] + ([" + ", b_ih] if bias else [])
+    q_nums = [w_hh, r"\,", TX.sub(col(st.h_prev), d)] + ([" + ", b_hh] if bias else [])
+    return [TX.eq(rf"{vec('p', k)} = W_{{ih}}{vec('x', k)}{_bias(r, 'ih')}", TX.cat(*p_nums), col(st.gi), d=d),
+            TX.eq(rf"{vec('q', k)} = W_{{hh}}{vec('h', t)}{_bias(r, 'hh')}", TX.cat(*q_nums), col(st.gh), d=d)]
 
 
-def _gru_lines(r: Run, st: Step, k: int, kp: int, sub, d: int) -> list[Latex]:
+def _gru_lines(r: Run, st: Step, k: int, kp: int, d: int) -> list[Latex]:
     h = r.net.h
     rr, z, n = blocks(st.gates, h)
     pre_r, pre_z, pre_n = blocks(st.pre, h)
+    sub = lambda v: TX.sub(col(v), d)   # noqa: E731
     return [_gate("r", k, r"\sigma", rf"\mathbf{{p}}^r_{{{k}}} + \mathbf{{q}}^r_{{{k}}}", rr, pre_r, d),
             _gate("z", k, r"\sigma", rf"\mathbf{{p}}^z_{{{k}}} + \mathbf{{q}}^z_{{{k}}}", z, pre_z, d),
             _gate("n", k, r"\tanh", rf"\mathbf{{p}}^n_{{{k}}} + {vec('r', k)} \odot \mathbf{{q}}^n_{{{k}}}", n,
                   pre_n, d),
-            D.eq(rf"{vec('h', k)} = (1 - {vec('z', k)}) \odot {vec('n', k)} + {vec('z', k)} \odot {vec('h', kp)}",
-                 D.cat(r"\left(1 - ", sub(z), r"\right) \odot ", sub(n), " + ", sub(z), r" \odot ", sub(st.h_prev)),
-                 col(st.h), d=d)]
+            TX.eq(rf"{vec('h', k)} = (1 - {vec('z', k)}) \odot {vec('n', k)} + {vec('z', k)} \odot {vec('h', kp)}",
+                  TX.cat(r"\left(1 - ", sub(z), r"\right) \odot ", sub(n), " + ", sub(z), r" \odot ", sub(st.h_prev)),
+                  col(st.h), d=d)]
 
 
 SYMBOLS = {"hidden": r"\mathbf{h}_{1..T}", "cells": r"\mathbf{c}_{1..T}",
@@ -199,10 +203,39 @@ GATE_SYMBOLS = {"lstm": r"(\mathbf{i}, \mathbf{f}, \mathbf{g}, \mathbf{o})_{1..T
 
 
 def answers(s: Solution, p: Problem, r: Run) -> None:
-    """Every answer, in order (a missing bias gradient is none)."""
+    """Every answer, in order; a missing bias gradient is none."""
     for name, value in r.answers.items():
         symbol = GATE_SYMBOLS[r.net.cell] if name == "gates" else SYMBOLS[name]
         if value is None:
             s.answer(name, None, symbol=symbol, display=Latex(r"\text{none (no biases)}"))
-        else:
-            D.answer(s, name, value, symbol)
+            continue
+        value, approximate = L.settle(value)
+        s.answer(name, value, approximate=approximate, symbol=symbol, display=box(r, name, value, p.digits))
+
+
+STACKED = {"gates", "grad_w_ih", "grad_w_hh", "grad_b_ih", "grad_b_hh"}
+BOX_ROW = 48          # visible characters of one row of gate blocks in the answers box
+
+
+def box(r: Run, name: str, value: Any, d: int) -> Latex:
+    """How the answers box shows a value: exact (≈ decimals) while short, else its decimals; a gated cell's
+    stacked answers one gate's block at a time, packed into rows."""
+    k, h = len(r.net.gates), r.net.h
+    if k == 1 or name not in STACKED:
+        text, short = TX.shown(value, d)
+        return Latex(r"\ldots \approx " + text) if short else TX.value(value, d)
+    if name == "gates":
+        parts = [[row[j * h:(j + 1) * h] for row in value] for j in range(k)]
+    else:
+        parts = [value[j * h:(j + 1) * h] for j in range(k)]
+    plain = all(is_plain(v) for v in flat(value))
+    shown = [rf"\mathbf{{{g}}}{{:}}\ " + (TX.ex(b) if plain else decimals(b, d)) for g, b in zip(r.net.gates, parts)]
+    rows, row = [], []
+    for part in shown:
+        if row and TX.visible(r",\quad ".join(row + [part])) > BOX_ROW:
+            rows.append(row)
+            row = []
+        row.append(part)
+    rows.append(row)
+    body = r"\begin{gathered}" + r" \\ ".join(r",\quad ".join(row) for row in rows) + r"\end{gathered}"
+    return Latex(body if plain else r"\ldots\approx " + body)   # no spaced ≈: the box keeps it on one row
