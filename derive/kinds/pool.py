@@ -186,11 +186,13 @@ class Pool(Kind):
     summary = "max or average pooling, per channel, with padding and ceil_mode; with upstream, the backward pass"
     fields = FIELDS
     answers = {"output": AnswerSpec(), "grad_image": AnswerSpec()}
-    slips = (Slip("pool_mode", "max pooling for average pooling or the reverse", pool_mode),
-             Slip("pool_max_grad_ties", "the max-pool gradient sent to every tied maximum", max_ties),
+    # Gradient-only slips come first: where one explains the gradient as well as a slip of the whole pass (the mode
+    # swapped), the narrower one is named; a slip that also explains wrong outputs explains more and wins anyway.
+    slips = (Slip("pool_max_grad_ties", "the max-pool gradient sent to every tied maximum", max_ties),
              Slip("pool_max_grad_spread", "the max-pool gradient spread over the window", max_spread),
              Slip("pool_avg_grad_undivided", "the avg-pool gradient not divided by the window's count", avg_undivided),
-             Slip("pool_pad_excluded", "the padded zeros not counted in an average", pad_excluded))
+             Slip("pool_pad_excluded", "the padded zeros not counted in an average", pad_excluded),
+             Slip("pool_mode", "max pooling for average pooling or the reverse", pool_mode))
     examples = (
         {"image": [[1, 2, 0, 4], [0, 1, 3, 1], [2, 1, 1, 0], [5, 0, 2, 2]], "size": 2},
         {"image": [[[1, 3, 2, 0, 1], [4, 0, 1, 2, 2], [0, 2, 5, 1, 0], [1, 1, 0, 3, 4]],

@@ -126,3 +126,182 @@ def test_an_image_past_the_size_limit_is_refused(cli, spec_file, tmp_path):
     assert result.code == 2
     assert result.err.strip() == (f"{spec}:6: p.image[0]: 600 entries is more than the limit of 512 "
                                   "(limit 'matrix_side')")
+
+
+# ---- padding, ceil_mode and the backward pass (SPEC §13) ---------------------------------------------
+
+import json   # noqa: E402
+
+
+@st.composite
+def padded_cases(draw):
+    """Windows, strides, padding up to half the window, ceil_mode, a mode, and an image they fit."""
+    c = draw(st.integers(1, 2))
+    kh, kw = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    ph, pw = draw(st.integers(0, kh // 2)), draw(st.integers(0, kw // 2))
+    h, w = draw(st.integers(max(1, kh - 2 * ph), 7)), draw(st.integers(max(1, kw - 2 * pw), 7))
+    stride = draw(st.one_of(st.none(), st.integers(1, 3), st.lists(st.integers(1, 3), min_size=2, max_size=2)))
+    image = [[[draw(st.integers(-3, 3)) / 2 for _ in range(w)] for _ in range(h)] for _ in range(c)]
+    return dict(image=image if c > 1 else image[0], size=[kh, kw], stride=stride, padding=[ph, pw],
+                ceil_mode=draw(st.booleans()), mode=draw(st.sampled_from(["max", "avg"])))
+
+
+def _torch_pool(case: dict, upstream: list | None = None):
+    x = torch.tensor(case["image"], dtype=torch.float64)
+    x = (x[None, None] if x.dim() == 2 else x[None]).requires_grad_(True)
+    stride = tuple(case["stride"]) if isinstance(case["stride"], list) else case["stride"]
+    fn = TF.max_pool2d if case["mode"] == "max" else TF.avg_pool2d
+    y = fn(x, tuple(case["size"]), stride=stride, padding=tuple(case["padding"]), ceil_mode=case["ceil_mode"])
+    if upstream is not None:
+        y.backward(torch.tensor(upstream, dtype=torch.float64).reshape(y.shape))
+    bare = isinstance(case["image"][0][0], (int, float))
+    return (y[0, 0] if bare else y[0]), (None if x.grad is None else (x.grad[0, 0] if bare else x.grad[0]))
+
+
+@settings(max_examples=60, deadline=None)
+@given(padded_cases(), st.data())
+def test_padded_pool_and_its_gradient_match_torch_autograd(case, data):
+    y, _ = _torch_pool(case)
+    assume(y.numel() > 0)
+    upstream = [data.draw(st.integers(-4, 4)) / 2 for _ in range(y.numel())]
+    shaped = torch.tensor(upstream, dtype=torch.float64).reshape(y.shape).tolist()
+    y, gx = _torch_pool(case, shaped)
+    s = derive.pool(**{k: v for k, v in case.items() if v is not None}, upstream=shaped)
+    got = torch.tensor(to_float(s.answers["output"]), dtype=torch.float64)
+    assert got.shape == y.shape and torch.allclose(got, y, rtol=1e-9, atol=1e-12)
+    grad = torch.tensor(to_float(s.answers["grad_image"]), dtype=torch.float64)
+    assert grad.shape == gx.shape and torch.allclose(grad, gx, rtol=1e-9, atol=1e-12)
+
+
+def test_d2l_max_pool_3_padding_1_stride_2():
+    image = [[4 * i + j for j in range(4)] for i in range(4)]
+    s = derive.pool(image, 3, padding=1, stride=2, upstream=[[1, 2], [3, 4]])
+    assert s.answers["output"] == [[5, 7], [13, 15]]
+    assert s.answers["grad_image"] == [[0, 0, 0, 0], [0, 1, 0, 2], [0, 0, 0, 0], [0, 3, 0, 4]]
+    size, window = s.steps[0], s.steps[1]
+    assert size.math[0].endswith(r"\left\lfloor \frac{4 + 2 \cdot 1 - 3}{2} \right\rfloor + 1 = 2")
+    assert "max pooling pads with −∞" in size.text
+    assert window.math[0] == (r"y_{0,0} = \max(-\infty, -\infty, -\infty, -\infty, 0, 1, -\infty, 4, 5) = 5 \quad "
+                              r"\text{at } (1, 1)")
+    assert r"{$-\infty$}" in window.figure and r"X^{\text{pad}}" in window.figure
+    back = s.steps[-1]
+    assert back.math[0] == r"g_{0,0} = 1 \;\to\; (1, 1)"
+
+
+@pytest.mark.parametrize("image,kwargs", [
+    ([[2, 7, 7, 1], [7, 0, 7, 7]], {"size": 2}),
+    ([[5, 5, 5], [5, 5, 5], [5, 5, 5]], {"size": 2, "stride": 1, "padding": 1}),
+    ([[5, 5, 5], [5, 5, 5], [5, 5, 5]], {"size": 3, "stride": 2, "padding": 1, "ceil_mode": True}),
+    ([[1, 3, 3], [3, 1, 3], [3, 3, 1]], {"size": 2, "stride": 1}),
+])
+def test_max_pool_ties_send_the_gradient_to_the_first_maximum_like_torch(image, kwargs):
+    case = dict(image=image, stride=kwargs.get("stride"), padding=[kwargs.get("padding", 0)] * 2,
+                size=[kwargs["size"]] * 2, ceil_mode=kwargs.get("ceil_mode", False), mode="max")
+    y, _ = _torch_pool(case)
+    upstream = (torch.arange(y.numel(), dtype=torch.float64) + 1).reshape(y.shape).tolist()
+    _, gx = _torch_pool(case, upstream)
+    s = derive.pool(image, **kwargs, upstream=upstream)
+    assert to_float(s.answers["grad_image"]) == gx.tolist()     # PyTorch agrees: the first maximum in reading order
+
+
+def test_ceil_mode_keeps_a_partial_window_and_drops_one_starting_in_the_padding():
+    s = derive.pool([[1, 2, 3, 4, 5]] * 5, 2, ceil_mode=True)
+    assert len(s.answers["output"]) == 3 and s.answers["output"][2][2] == 5
+    assert r"\left\lceil \frac{5 + 2 \cdot 0 - 2}{2} \right\rceil + 1 = 3" in s.steps[0].math[0]
+    # n = 3, k = 2, p = 1, s = 2: ⌈(3 + 2 − 2)/2⌉ + 1 = 3, but the third window would start in the padding
+    s = derive.pool([[1, 2, 3]] * 3, 2, stride=2, padding=1, ceil_mode=True, mode="avg")
+    assert len(s.answers["output"]) == 2
+    assert s.steps[0].math[1] == r"H_{\text{out}} = W_{\text{out}} = 3 - 1 = 2"
+    assert "Here that last window is dropped." in s.steps[0].text
+
+
+def test_average_counts_padded_zeros_and_clips_to_the_padded_input():
+    s = derive.pool([[1, 2, 0, 4, 2], [0, 1, 3, 1, 1], [2, 1, 1, 0, 3], [5, 0, 2, 2, 0]], [3, 2], stride=2,
+                    padding=[1, 0], mode="avg", ceil_mode=True, upstream=[[1, 2, -1], [2, 0, 1], [4, 1, 1]])
+    lines = s.steps[1].math
+    assert lines[0] == r"y_{0,0} = \frac{0 + 0 + 1 + 2 + 0 + 1}{6} = \frac{2}{3} \approx 0.6667"
+    assert lines[2] == r"y_{0,2} = \frac{0 + 2 + 1}{3} = 1"
+    back = s.steps[-1]
+    assert back.math[0] == r"g_{0,0} / 6 = \frac{1}{6} \;\to\; \text{each of its 6 entries}"
+    assert "a padded entry's share is dropped" in back.text
+
+
+def test_the_gradient_check_adds_up_to_the_upstream():
+    s = derive.pool([[1, 2], [3, 4]], 1, upstream=[[1, 2], [3, 4.5]])
+    assert any(c.startswith("The gradient adds up to the upstream's total, 10.5") for c in s.checks)
+
+
+def test_question_sheet_hides_the_default_padding_and_ceil_mode():
+    from derive.kinds.pool import KIND
+    plain = derive.engine.as_problem({"id": "p", "kind": "pool", "image": [[1, 2], [3, 4]], "size": 2})
+    assert [label for label, _ in KIND.given(plain)] == ["image", "size", "mode"]
+    padded = derive.engine.as_problem({"id": "p", "kind": "pool", "image": [[1, 2], [3, 4]], "size": 2,
+                                       "padding": 1, "ceil_mode": True, "upstream": [[1, 1], [1, 1]]})
+    assert [label for label, _ in KIND.given(padded)] == ["image", "size", "mode", "padding", "ceil mode",
+                                                          "upstream"]
+
+
+def _check(cli, spec_file, tmp_path, problem: str, answers: str) -> list[dict]:
+    spec = spec_file("title: t\nproblems:\n  - id: p\n    kind: pool\n" + problem)
+    (tmp_path / "answers.yaml").write_text(answers)
+    result = cli("check", spec, tmp_path / "answers.yaml", "--json")
+    assert result.code == 1, result.err
+    return [a for a in json.loads(result.out)["problems"][0]["answers"] if not a["ok"]]
+
+
+TIES = ("    image: [[2, 7, 7, 1, 0], [7, 0, 3, 7, 2], [1, 4, 4, 0, 5], [3, 0, 2, 2, 1], [0, 6, 1, 3, 3]]\n"
+        "    size: 2\n    ceil_mode: true\n    upstream: [[1, -2, 3], [0.5, 1, 2], [1, 1, -1]]\n")
+AVG = ("    image: [[1, 2, 0, 4, 2], [0, 1, 3, 1, 1], [2, 1, 1, 0, 3], [5, 0, 2, 2, 0]]\n    size: [3, 2]\n"
+       "    stride: 2\n    padding: [1, 0]\n    mode: avg\n    ceil_mode: true\n    upstream: [[1, 2, -1], [2, 0, 1], [4, 1, 1]]\n")
+
+
+@pytest.mark.parametrize("problem,route,include_pad,words", [
+    (TIES, "ties", True, "sent to every maximum of the window"),
+    (TIES, "share", True, "shared equally over the window"),
+    (TIES, "copy", True, "copied to every entry of the window"),
+    (AVG, "copy", True, "not divided by the window's count"),
+    (AVG, "share", False, "padded zeros left out of the average's count"),
+])
+def test_pool_gradient_slips_are_named(cli, spec_file, tmp_path, problem, route, include_pad, words):
+    from derive.engine import as_problem
+    from derive.kinds import _pool_core as P
+    raw = {k: v for k, v in (line.strip().split(": ", 1) for line in problem.strip().splitlines())}
+    p = as_problem({"id": "p", "kind": "pool", **{k: json.loads(v) for k, v in raw.items() if k != "mode"},
+                    **({"mode": raw["mode"]} if "mode" in raw else {})})
+    grad = P.backward(p.fields.image, p.fields.upstream, p, route, include_pad)
+    wrong = _check(cli, spec_file, tmp_path, problem,
+                   "p:\n  grad_image: " + str([[str(v) for v in row] for row in grad]).replace("'", '"') + "\n")
+    assert wrong and all(words in (a["slip"] or "") for a in wrong), wrong
+
+
+BAD_PADDED = [
+    ("image: [[1, 2], [3, 4]]\n    size: 2\n    padding: 2",
+     "spec.yaml:7: p.padding: padding 2 is more than half the 2×2 window (at most 1, as PyTorch)"),
+    ("image: [[1, 2], [3, 4]]\n    size: [3, 2]\n    padding: [1, 2]",
+     "spec.yaml:7: p.padding: padding [1, 2] is more than half the 3×2 window (at most 1, as PyTorch)"),
+    ("image: [[1, 2], [3, 4]]\n    size: 2\n    padding: -1",
+     "spec.yaml:7: p.padding: must be zero or a positive whole number, got -1"),
+    ("image: [[1]]\n    size: 4\n    padding: 1",
+     "spec.yaml:6: p.size: the 4×4 window is larger than the padded image (3×3)"),
+    ("image: [[1, 2], [3, 4]]\n    size: 2\n    upstream: [[1, 2]]",
+     "spec.yaml:7: p.upstream: expected the output's shape, 1×1 (rows × columns), got 1×2"),
+    ("image: [[[1, 2], [3, 4]], [[1, 2], [3, 4]]]\n    size: 2\n    upstream: [[1]]",
+     "spec.yaml:7: p.upstream: expected the output's shape, 2×1×1 (channels × rows × columns), got 1×1"),
+    ("image: [[1, 2], [3, 4]]\n    size: 2\n    ceil_mode: maybe",
+     "spec.yaml:7: p.ceil_mode: expected true or false, got 'maybe'"),
+]
+
+
+@pytest.mark.parametrize("fields,message", BAD_PADDED)
+def test_bad_padded_pool_specs_exit_2_with_exact_messages(bad_spec, fields, message):
+    assert bad_spec(f"title: t\nproblems:\n  - id: p\n    kind: pool\n    {fields}\n") == message
+
+
+def test_average_pooling_throughout_is_named_as_the_mode_not_the_gradient(cli, spec_file, tmp_path):
+    s = derive.pool([[2, 7, 7, 1], [7, 0, 3, 7], [1, 4, 4, 0], [3, 0, 2, 2]], 2, mode="avg",
+                    upstream=[[1, -2], [0.5, 1]])
+    as_text = lambda m: str([[str(v) for v in row] for row in m]).replace("'", '"')
+    wrong = _check(cli, spec_file, tmp_path, "    image: [[2, 7, 7, 1], [7, 0, 3, 7], [1, 4, 4, 0], [3, 0, 2, 2]]\n"
+                   "    size: 2\n    upstream: [[1, -2], [0.5, 1]]\n",
+                   f"p:\n  output: {as_text(s.answers['output'])}\n  grad_image: {as_text(s.answers['grad_image'])}\n")
+    assert wrong and all("average pooling used instead of max pooling" in (a["slip"] or "") for a in wrong), wrong
