@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -108,12 +109,7 @@ def suggest(name: str, choices) -> str:
 def read_mapping(raw: Any, ctx: Ctx, fields_: dict[str, Field], ignore: set[str] = frozenset(),
                  what: str = "field") -> dict[str, Any]:
     """Check a mapping against a field table: unknown keys (with a suggestion), required ones, parsers."""
-    if not isinstance(raw, dict):
-        raise ctx.error(f"expected a mapping of fields, got {describe(raw)}")
-    for key in raw:
-        if key not in fields_ and key not in ignore:
-            allowed = sorted(fields_) + sorted(ignore)
-            raise ctx.child(key).error(f"unknown {what}{suggest(key, allowed)}; allowed: {', '.join(allowed)}")
+    check_keys(raw, ctx, fields_, ignore, what)
     out = {}
     for name, spec in fields_.items():
         if name in raw and raw[name] is not None:
@@ -123,6 +119,17 @@ def read_mapping(raw: Any, ctx: Ctx, fields_: dict[str, Field], ignore: set[str]
         else:
             out[name] = spec.default
     return out
+
+
+def check_keys(raw: Any, ctx: Ctx, fields_: dict[str, Field], ignore: set[str] = frozenset(),
+               what: str = "field") -> None:
+    """A mapping whose every key is in the field table (or ignored); else the unknown one, with a suggestion."""
+    if not isinstance(raw, dict):
+        raise ctx.error(f"expected a mapping of fields, got {describe(raw)}")
+    for key in raw:
+        if key not in fields_ and key not in ignore:
+            allowed = sorted(fields_) + sorted(ignore)
+            raise ctx.child(key).error(f"unknown {what}{suggest(key, allowed)}; allowed: {', '.join(allowed)}")
 
 
 # ---- scalar parsers -------------------------------------------------------------------------
@@ -271,3 +278,108 @@ def shape(a: Any) -> tuple[int, ...]:
 def shape_text(dims: tuple[int, ...]) -> str:
     """`3×2`."""
     return "×".join(str(d) for d in dims) if dims else "a scalar"
+
+
+# ---- draws (SPEC §10): `{draw: uniform, low: -1, high: 1, shape: [2, 3]}` wherever a value is expected -----------
+
+DRAW_KINDS = ("uniform", "normal", "integer", "choice")
+MAX_DECIMALS = 15
+MAX_DIMS = 4
+
+
+def is_draw(value: Any) -> bool:
+    """A mapping that draws a value (it has a `draw` key)."""
+    return isinstance(value, dict) and "draw" in value
+
+
+def has_draws(value: Any) -> bool:
+    """Any draw inside a spec value, at any depth."""
+    if isinstance(value, dict):
+        return "draw" in value or any(has_draws(v) for v in value.values())
+    return isinstance(value, list) and any(has_draws(v) for v in value)
+
+
+def _decimals(value: Any, ctx: Ctx) -> int:
+    """Decimals a drawn value is rounded to: 0 … 15."""
+    n = nonnegative_int(value, ctx)
+    if n > MAX_DECIMALS:
+        raise ctx.error(f"at most {MAX_DECIMALS} decimals (float64 holds no more), got {n}")
+    return n
+
+
+def _draw_shape(value: Any, ctx: Ctx) -> tuple[int, ...]:
+    """`3` or `[2, 3]`: at most 4 sides, each within `matrix_side`, at most `numbers` values in all."""
+    sides = value if isinstance(value, list) else [value]
+    if not sides or len(sides) > MAX_DIMS:
+        raise ctx.error(f"expected a shape: a whole number or a list of 1 to {MAX_DIMS} of them, such as [2, 3]")
+    dims = tuple(positive_int(v, ctx.child(i) if isinstance(value, list) else ctx) for i, v in enumerate(sides))
+    for n in dims:
+        _side(n, ctx, "values along one side")
+    if math.prod(dims) > ctx.limits.numbers:
+        raise ctx.error(f"a draw of {shape_text(dims)} values is more than {ctx.limits.numbers:,} numbers "
+                        "(limit 'numbers')")
+    return dims
+
+
+def _options(value: Any, ctx: Ctx) -> list:
+    """A choice's `from`: a non-empty list of entries, each what the field expects."""
+    if not isinstance(value, list) or not value:
+        raise ctx.error(f"expected a non-empty list of entries to choose from, got "
+                        f"{describe(value) if value != [] else '[]'}")
+    return value
+
+
+_KIND = Field(choice(*DRAW_KINDS), required=True)
+DRAWS = {
+    "uniform": table(draw=_KIND, low=Field(number, required=True), high=Field(number, required=True),
+                     decimals=Field(_decimals, 1), shape=Field(_draw_shape)),
+    "normal": table(draw=_KIND, mean=Field(number, 0), std=Field(nonnegative, 1), decimals=Field(_decimals, 1),
+                    shape=Field(_draw_shape)),
+    "integer": table(draw=_KIND, low=Field(integer, required=True), high=Field(integer, required=True),
+                     shape=Field(_draw_shape)),
+    "choice": table(draw=_KIND, **{"from": Field(_options, required=True)}),
+}
+
+
+def draw_values(raw: Any, ctx: Ctx, rng: Any) -> tuple[Any, dict[tuple, tuple]]:
+    """`raw` with every draw drawn from `rng`, in the order written, depth first; and, for each chosen entry,
+    where it was drawn to → where it is written (so a message about it names the entry's line)."""
+    moved: dict[tuple, tuple] = {}
+    return _walk(raw, ctx, ctx.path, rng, moved), moved
+
+
+def _walk(value: Any, ctx: Ctx, target: tuple, rng: Any, moved: dict[tuple, tuple]) -> Any:
+    """One value with its draws drawn (`ctx` is where it is written, `target` where it lands)."""
+    if is_draw(value):
+        return _draw(value, ctx, target, rng, moved)
+    if isinstance(value, dict):
+        return {k: _walk(v, ctx.child(k), target + (k,), rng, moved) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_walk(v, ctx.child(i), target + (i,), rng, moved) for i, v in enumerate(value)]
+    return value
+
+
+def _draw(spec: dict, ctx: Ctx, target: tuple, rng: Any, moved: dict[tuple, tuple]) -> Any:
+    """One draw: plain numbers (nested lists with a shape), or the chosen entry with its own draws drawn."""
+    kind = choice(*DRAW_KINDS)(spec["draw"], ctx.child("draw"))
+    how = read_mapping(spec, ctx, DRAWS[kind], what=f"field for a {kind} draw")
+    if kind == "choice":
+        k = int(rng.integers(len(how["from"])))
+        moved[target] = ctx.path + ("from", k)
+        return _walk(how["from"][k], ctx.child("from").child(k), target, rng, moved)
+    import numpy as np
+    if kind == "integer":
+        if not how["low"] <= how["high"] or max(abs(how["low"]), abs(how["high"])) >= 2**63:
+            raise ctx.error(f"an integer draw needs low ≤ high, both within ±2⁶³, got {how['low']} and {how['high']}")
+        return np.asarray(rng.integers(how["low"], how["high"], size=how["shape"], endpoint=True)).tolist()
+    if kind == "uniform":
+        if not how["low"] < how["high"]:
+            raise ctx.error(f"a uniform draw needs low < high, got {how['low']} and {how['high']}")
+        values = rng.uniform(float(how["low"]), float(how["high"]), size=how["shape"])
+    else:
+        values = rng.normal(float(how["mean"]), float(how["std"]), size=how["shape"])
+    values = np.round(values, how["decimals"])
+    if not np.all(np.isfinite(values)):
+        raise ctx.error("the draw gives values beyond float64's range")
+    return np.asarray(values).tolist()
+

@@ -30,6 +30,8 @@ class Problem:
     raw: dict[str, Any] = field(default_factory=dict)
     definition: Any = None
     check: dict[str, Any] | None = None    # the problem's own `check:` block (SPEC §12)
+    variant: str = ""                      # the variant it was drawn for (SPEC §10); "" as `derive build`
+    notes: dict[str, bool] = field(default_factory=dict, compare=False, repr=False)   # shared by with_fields copies
 
     def with_fields(self, **changes: Any) -> "Problem":
         """A copy with some fields replaced (typed values, as the kind's parsers give them)."""
@@ -48,5 +50,20 @@ class Problem:
         return self.at(*path).error(message)
 
     def rng(self) -> np.random.Generator:
-        """This problem's own generator (SPEC §8): default_rng([seed, crc32(id)])."""
-        return np.random.default_rng([self.seed, zlib.crc32(self.id.encode("utf-8"))])
+        """This problem's own generator (SPEC §8): default_rng([seed, crc32(id)]), and in a variant V ≠ ""
+        default_rng([seed, crc32(id), crc32(V)]) (SPEC §10). Asking for it marks the problem as `varies`."""
+        self.note_varies()
+        key = [self.seed, zlib.crc32(self.id.encode("utf-8"))]
+        if self.variant:
+            key.append(zlib.crc32(self.variant.encode("utf-8")))
+        return np.random.default_rng(key)
+
+    def note_varies(self) -> None:
+        """Mark this problem as differing from variant to variant (it was drawn, or drew random values)."""
+        self.notes["varies"] = True
+
+    @property
+    def varies(self) -> bool:
+        """True when its values may differ from variant to variant: it was drawn (SPEC §10), or its generator
+        was asked for (random weights, biases or masks)."""
+        return self.notes.get("varies", False)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import re
 import stat
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from .prose import UnsafeText, to_latex
 from .yamlsafe import Document, read_yaml
 
 ID_PATTERN = re.compile(r"[A-Za-z0-9_-]+")
+REDRAWS = 100      # a problem whose draws make it invalid is drawn again, at most this many times (SPEC §10)
 COMMON = F.table(
     id=F.Field(F.words, required=True),
     kind=F.Field(F.words, required=True),
@@ -37,6 +39,13 @@ TOP = F.table(
 )
 
 
+class DrawsExhausted(SpecError):
+    """Every draw of a problem (the first and REDRAWS more) made it invalid: a bad spec for `derive build`,
+    one failed variant for `derive variants`. `seed` is the spec-level seed in force."""
+
+    seed: int = 0
+
+
 @dataclass
 class Worksheet:
     """A parsed spec: its header and its problems, in order."""
@@ -50,16 +59,23 @@ class Worksheet:
     seed: int = 0
     digits: int = 4
     check: dict[str, Any] = field(default_factory=dict)
+    variant: str = ""                 # the variant its draws were drawn for ("" for `derive build`)
+    mark: Any = None                  # what the first page prints of a variant (id, name, QR code), or None
 
     @property
     def stem(self) -> str:
         return Path(self.file).stem
 
 
-def load(path: str | Path, limits: Limits = DEFAULT, name: str | None = None) -> Worksheet:
-    """Read and check a spec file; a SpecError lists every bad problem, each with file and line."""
+def load(path: str | Path, limits: Limits = DEFAULT, name: str | None = None, variant: str = "",
+         seed: int | None = None) -> Worksheet:
+    """Read and check a spec file; a SpecError lists every bad problem, each with file and line.
+
+    `variant` draws the spec's draws (and random weights) for that variant (SPEC §10; "" as `derive build`);
+    `seed`, when given, replaces the spec-level seed (a problem's own `seed` still wins).
+    """
     shown = name or str(path)
-    return parse(read_text(path, limits, shown), shown, limits)
+    return parse(read_text(path, limits, shown), shown, limits, variant, seed)
 
 
 def read_text(path: str | Path, limits: Limits, shown: str) -> str:
@@ -105,8 +121,10 @@ def size_text(n: int) -> str:
     return f"{n:,} bytes"
 
 
-def parse(text: str, file: str = "<string>", limits: Limits = DEFAULT) -> Worksheet:
+def parse(text: str, file: str = "<string>", limits: Limits = DEFAULT, variant: str = "",
+          seed: int | None = None) -> Worksheet:
     """Check a spec given as text (see `load`)."""
+    check_seed(seed)
     doc = read_yaml(text, file, max_nodes=2 * limits.numbers + 10_000)
     if not isinstance(doc.data, dict):
         got = "nothing" if doc.data is None else ("a list" if isinstance(doc.data, list) else "a single value")
@@ -115,11 +133,12 @@ def parse(text: str, file: str = "<string>", limits: Limits = DEFAULT) -> Worksh
     budget = F.Budget(limits)
     top_ctx = F.Ctx(file, doc.line, (), (), None, budget)
     header = F.read_mapping(doc.data, top_ctx, TOP, what="top-level field")
+    header["seed"] = header["seed"] if seed is None else seed
     raw_problems = doc.data["problems"]
     pctx = top_ctx.child("problems")
     if not isinstance(raw_problems, list) or not raw_problems:
         raise pctx.error("expected a non-empty list of problems")
-    problems, messages, seen = [], [], {}
+    problems, messages, seen, exhausted = [], [], {}, True
     for i, raw in enumerate(raw_problems):
         pid = raw.get("id") if isinstance(raw, dict) else None
         try:
@@ -129,26 +148,39 @@ def parse(text: str, file: str = "<string>", limits: Limits = DEFAULT) -> Worksh
             if isinstance(pid, str):
                 seen[pid] = doc.line(("problems", i, "id"))
             problems.append(build_problem(raw, doc, i, budget, header["seed"], header["digits"],
-                                          header["check"]))
+                                          header["check"], variant))
         except SpecError as exc:
             messages.extend(exc.messages[:1])
-    if messages:
+            exhausted = exhausted and isinstance(exc, DrawsExhausted)
+    if messages and not exhausted:
         raise SpecError(messages)
+    if messages:
+        error = DrawsExhausted(messages)
+        error.seed = header["seed"]
+        raise error
     return Worksheet(header["title"], problems, file, header["course"], header["author"], header["date"],
-                     header["seed"], header["digits"], header["check"] or {})
+                     header["seed"], header["digits"], header["check"] or {}, variant)
+
+
+def check_seed(seed: int | None) -> None:
+    """A seed given from outside the spec (`--seed`): a whole number ≥ 0, as a spec's own."""
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
+        raise SpecError(Message(f"the seed must be zero or a positive whole number, got {seed!r}", path="seed"))
 
 
 def build_problem(raw: Any, doc: Document, index: int, budget: F.Budget, seed: int, digits: int,
-                  check: dict | None = None) -> Problem:
+                  check: dict | None = None, variant: str = "") -> Problem:
     """One problem of a spec file, checked."""
     pid = raw.get("id") if isinstance(raw, dict) else None
     label = pid if isinstance(pid, str) and ID_PATTERN.fullmatch(pid) else f"problems[{index}]"
     ctx = F.Ctx(doc.file, doc.line, ("problems", index), (), str(label), budget)
-    return make_problem(raw, ctx, seed, digits, check)
+    return make_problem(raw, ctx, seed, digits, check, variant)
 
 
-def make_problem(raw: Any, ctx: F.Ctx, seed: int = 0, digits: int = 4, check: dict | None = None) -> Problem:
-    """Check a problem mapping (from a file or from Python) against its kind's field table."""
+def make_problem(raw: Any, ctx: F.Ctx, seed: int = 0, digits: int = 4, check: dict | None = None,
+                 variant: str = "") -> Problem:
+    """Check a problem mapping (from a file or from Python) against its kind's field table; its draws are drawn
+    for `variant` (SPEC §10), and drawn again while they make the problem invalid."""
     if not isinstance(raw, dict):
         raise ctx.error(f"expected a problem (a mapping with id and kind), got {F.describe(raw)}")
     if "kind" not in raw:
@@ -161,8 +193,19 @@ def make_problem(raw: Any, ctx: F.Ctx, seed: int = 0, digits: int = 4, check: di
     common = F.read_mapping({k: v for k, v in raw.items() if k in COMMON}, ctx, COMMON)
     if not ID_PATTERN.fullmatch(common["id"]):
         raise ctx.child("id").error(f"id {common['id']!r} must use only letters, digits, '_' and '-'")
-    values = F.read_mapping({k: v for k, v in raw.items() if k not in COMMON}, ctx, definition.fields,
-                            ignore=set(COMMON), what=f"field for kind {kind}")
+    own = {k: v for k, v in raw.items() if k not in COMMON}
+    seed = seed if common["seed"] is None else common["seed"]
+    settings = (seed, digits if common["digits"] is None else common["digits"], check, variant)
+    if F.has_draws(own):
+        return redraw(raw, own, ctx, definition, common, settings)
+    return checked(raw, own, ctx, definition, common, settings)
+
+
+def checked(raw: dict, own: dict, ctx: F.Ctx, definition: Any, common: dict, settings: tuple) -> Problem:
+    """The problem from its kind's fields (`own`, drawn values in place of draws), validated by its kind."""
+    seed, digits, check, variant = settings
+    kind = common["kind"]
+    values = F.read_mapping(own, ctx, definition.fields, ignore=set(COMMON), what=f"field for kind {kind}")
     statement = common["statement"]
     if statement is not None:
         try:
@@ -170,8 +213,50 @@ def make_problem(raw: Any, ctx: F.Ctx, seed: int = 0, digits: int = 4, check: di
         except UnsafeText as exc:
             raise ctx.child("statement").error(str(exc)) from None
     problem = Problem(common["id"], kind, F.record(kind, definition.fields, values), ctx, common["title"],
-                      statement, seed if common["seed"] is None else common["seed"],
-                      digits if common["digits"] is None else common["digits"], raw, definition, common["check"])
+                      statement, seed, digits, raw, definition, common["check"], variant)
     definition.validate(problem)
     check_problem_block(common["check"], Rule().over(check), list(definition.answers), ctx.child("check"))
     return problem
+
+
+def redraw(raw: dict, own: dict, ctx: F.Ctx, definition: Any, common: dict, settings: tuple) -> Problem:
+    """Draw every draw of the problem, in order; while the kind finds the problem invalid, all of them again
+    from the same generator, at most REDRAWS times; then a DrawsExhausted naming the last reason."""
+    F.check_keys(own, ctx, definition.fields, set(COMMON), f"field for kind {common['kind']}")
+    rng = draw_rng(settings[0], common["id"], settings[3])
+    start, last = ctx.budget.numbers, None
+    for _ in range(1 + REDRAWS):
+        ctx.budget.numbers = start          # each draw's numbers are counted once
+        drawn, moved = F.draw_values(own, ctx, rng)
+        here = relocated(ctx, moved)
+        try:
+            problem = checked({k: drawn.get(k, v) for k, v in raw.items()}, drawn, here, definition, common, settings)
+            problem.note_varies()
+            return problem
+        except SpecError as exc:
+            last = exc.messages[0]
+    where = f"{last.path} (line {last.line})" if last.path and last.line else (last.path or f"line {last.line}")
+    raise DrawsExhausted(ctx.message(f"still invalid after {REDRAWS} redraws of its draws; the last: {where}: "
+                                     f"{last.words}"))
+
+
+def draw_rng(seed: int, pid: str, variant: str) -> Any:
+    """The generator of a problem's draws in a variant: default_rng([seed, crc32(id), crc32("draw:" + V)])."""
+    import numpy as np
+    return np.random.default_rng([seed, zlib.crc32(pid.encode("utf-8")),
+                                  zlib.crc32(("draw:" + variant).encode("utf-8"))])
+
+
+def relocated(ctx: F.Ctx, moved: dict[tuple, tuple]) -> F.Ctx:
+    """`ctx` whose lines follow chosen entries back to where they are written (itself when nothing moved)."""
+    if not moved:
+        return ctx
+    lines, root, order = ctx.lines, ctx.root, sorted(moved, key=len, reverse=True)
+
+    def line(path: tuple) -> int | None:
+        rest = tuple(path)[len(root):]
+        for target in order:
+            if rest[:len(target)] == target:
+                return lines(root + moved[target] + rest[len(target):])
+        return lines(path)
+    return F.Ctx(ctx.file, line, root, ctx.path, ctx.label, ctx.budget)
