@@ -69,13 +69,23 @@ def render_block(kind: str, body: str, formula: Callable[[str], str]) -> str:
 
 
 def columns(spec: str) -> list[str]:
-    """A tabular column spec (`@{}lrr@{}`, `l c c c`) as CSS alignments."""
-    spec = re.sub(r"@\{[^{}]*\}|\|", "", spec)
-    spec = re.sub(r"p\{[^{}]*\}", "l", spec).replace(" ", "")
-    names = {"l": "left", "c": "center", "r": "right"}
-    if any(ch not in names for ch in spec):
-        raise FigureError(f"tabular columns {spec!r} are not read")
-    return [names[ch] for ch in spec]
+    """A tabular column spec (`@{}lrr@{}`, `l c c c`, `>{\\raggedright}p{3cm}r`) as CSS alignments."""
+    names = {"l": "left", "c": "center", "r": "right", "p": "left", "m": "left", "b": "left", "X": "left"}
+    out, i = [], 0
+    while i < len(spec):
+        ch = spec[i]
+        if ch in "@<>!":                      # inserted material: skipped
+            _, i = textmode.argument(spec, i + 1)
+        elif ch in names:
+            out.append(names[ch])
+            i += 1
+            if ch in "pmb":
+                _, i = textmode.argument(spec, i)
+        elif ch in " |\n":
+            i += 1
+        else:
+            raise FigureError(f"tabular columns {spec!r} are not read")
+    return out
 
 
 def table(body: str, formula: Callable[[str], str]) -> str:
