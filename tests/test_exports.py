@@ -255,7 +255,7 @@ def numeric_answer(item: ET.Element) -> tuple[float, float | None, float | None]
     cond = item.find(f"{QTI}resprocessing/{QTI}respcondition/{QTI}conditionvar")
     exact = json.loads(next(cond.iter(QTI + "varequal")).text)
     low, high = cond.find(f".//{QTI}vargte"), cond.find(f".//{QTI}varlte")
-    return exact, low is not None and float(low.text) or None, high is not None and float(high.text) or None
+    return exact, None if low is None else float(low.text), None if high is None else float(high.text)
 
 
 def test_qti_items_equal_the_moodle_blanks(export, worksheet_json):
