@@ -6,12 +6,16 @@ from typing import Any
 import sympy
 
 from ..latex import Latex, decimal, is_plain, matrix, tex, terminating
+from ..render import width
 from ._optimizer_math import shaped
 
 MAX_DIGITS = 12      # a terminating decimal of at most this many significant digits is shown as that decimal
 MAX_DENOMINATOR = 10 ** 4   # a rational with a denominator of more digits is shown by its decimals (SPEC §15)
 MAX_NODES = 16       # an irrational exact value of more nodes is shown by its decimals
 MAX_ATOM = 10 ** 6   # likewise one holding a rational with a numerator or denominator this large
+SUBSTITUTION_WIDTH = 80   # characters shown past which a substitution is left out of a line
+INLINE_STEPS = 3     # the answers box writes at most this many steps in one line …
+INLINE_WIDTH = 70    # … and only when they are this short (characters shown) and exact
 
 
 class Approx(Latex):
@@ -90,9 +94,12 @@ def cat(*pieces: str) -> Latex:
 
 
 def line(lhs: str, *parts: str) -> Latex:
-    """`lhs = part = part …`: a part holding decimals is joined with ≈; a result already saying ≈ joins bare."""
+    """`lhs = part = part …`: a part holding decimals is joined with ≈; a result already saying ≈ joins bare.
+    A substitution too wide for one row of the page is left out (the result never is)."""
     out = str(lhs)
-    for part in parts:
+    for k, part in enumerate(parts):
+        if k < len(parts) - 1 and width(part) > SUBSTITUTION_WIDTH:
+            continue
         if part.startswith(r"\approx"):
             out += " " + part
         else:
@@ -107,11 +114,12 @@ def given_number(x: sympy.Rational) -> Latex:
     return exact_cell(x)
 
 
-def answer_display(per_step: list, d: int) -> Latex:
-    """The answers box: each step's value, exact (≈ decimals) or `… ≈ decimals` when only decimals show."""
-    parts = []
-    for v in per_step:
-        flat_v = [e for row in v for e in row] if v and isinstance(v[0], list) else list(v)
-        shown = result(flat_v, v, d)
-        parts.append(r"\ldots " + shown if isinstance(shown, Approx) else str(shown))
-    return Latex(r",\ ".join(parts))
+def answer_display(per_step: list, d: int, symbol: str) -> Latex:
+    """The answers box: a few short exact steps in one line; else one row per step, `θ_t = …` or `θ_t ≈ …`."""
+    shown = [result([e for row in v for e in row] if v and isinstance(v[0], list) else list(v), v, d)
+             for v in per_step]
+    inline = r",\ ".join(shown)
+    if len(shown) <= INLINE_STEPS and not any(isinstance(x, Approx) for x in shown) and width(inline) <= INLINE_WIDTH:
+        return Latex(inline)
+    rows = [f"{symbol}_{{{t}}} " + (x if isinstance(x, Approx) else "= " + x) for t, x in enumerate(shown, 1)]
+    return Latex(r"\begin{array}[t]{@{}l@{}}" + r" \\[2pt] ".join(rows) + r"\end{array}")

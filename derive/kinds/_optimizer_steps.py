@@ -47,7 +47,7 @@ def record(s: Solution, p: Problem, steps: list[M.Step]) -> None:
         value_, approximate = settle([M.shaped(v, like) for v in per_step])
         symbol = ", ".join(f"{sym}_{{{t}}}" for t in range(1, n + 1)) if n <= 3 else \
             f"{sym}_{{1}}, \\dots, {sym}_{{{n}}}"
-        s.answer(name, value_, approximate=approximate, symbol=symbol, display=answer_display(value_, d))
+        s.answer(name, value_, approximate=approximate, symbol=symbol, display=answer_display(value_, d, sym))
 
 
 def show_rule(s: Solution, h: M.Hyper, n: int) -> None:
