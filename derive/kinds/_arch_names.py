@@ -66,7 +66,7 @@ def _head(layer: Layer) -> str:
     if t == "attention":
         return f"attention, {layer.heads} head{'s' if layer.heads > 1 else ''}"
     if t == "embedding":
-        return f"embedding, {layer.vocab:,} tokens of {layer.dim}"
+        return f"embedding, vocabulary {layer.vocab:,}, width {layer.dim}"
     if t == "position_embedding":
         return f"position embedding, {layer.max_tokens:,} positions"
     if t == "branches":

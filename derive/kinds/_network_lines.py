@@ -64,7 +64,7 @@ def _conv(row: Row) -> Lines:
     layer = row.layer
     (kh, kw), c, f, g = layer.kernel, row.shape_in[2], layer.size, layer.groups
     ho, wo = row.shape_out[:2]
-    cin = f"C{IN}" + ("/g" if g > 1 else "")
+    cin = f"C{IN}" if g == 1 else f"(C{IN}/g)"
     per = Latex(product(kh, kw, c) if g == 1 else rf"{product(kh, kw)} \cdot ({group_int(c)}/{g})")
     if layer.bias:
         params = chain(Latex(r"\text{params} = (k_h k_w %s + 1)\, C%s" % (cin, OUT)),
@@ -175,7 +175,7 @@ def _attention(row: Row) -> Lines:
     t, d = row.shape_in
     params = chain(Latex(r"\text{params} = 4d^2 + 4d"), Latex(rf"4 \cdot {d}^2 + 4 \cdot {d}"), row.params)
     mults = chain(Latex(r"\text{mult} = 4Td^2 + 2T^2 d"), Latex(rf"4 \cdot {t} \cdot {d}^2 + 2 \cdot {t}^2 \cdot {d}"),
-                  with_words(row.mults))
+                  Latex(rf"{group_int(4 * t * d * d)} + {group_int(2 * t * t * d)}"), with_words(row.mults))
     return [shape_line(row), params, mults], (
         f"Self-attention as nn.MultiheadAttention({d}, {row.layer.heads}): four $d \\times d$ projections "
         "(queries, keys, values, output), each with $d$ biases, cost $4Td^2$ multiplications; the scores "

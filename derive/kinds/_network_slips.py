@@ -13,7 +13,8 @@ from ..slipkit import Answers, Variant
 from . import _arch as A
 from ._arch import Layer, Row
 
-WEIGHTED = ("dense", "conv")
+WEIGHTED = A.WEIGHTED
+INNER_TERMS = 40     # past this many terms, a missing term is looked for among the top-level layers only
 
 
 def _prefix(design: str | None) -> str:
@@ -29,10 +30,9 @@ def _weighted(layers: list[Layer]) -> list[Layer]:
 
 
 def _with_bias(layers: list[Layer], bias: bool) -> list[Layer]:
-    """Copies of the layers with every dense and conv layer's bias set to `bias` (inside branches too)."""
-    return [dataclasses.replace(layer, bias=bias if layer.type in WEIGHTED else layer.bias,
-                                branches=[_with_bias(branch, bias) for branch in layer.branches])
-            for layer in layers]
+    """Copies of the layers with every weighted layer's bias set to `bias` (inside blocks too)."""
+    return A.map_layers(layers, lambda layer: dataclasses.replace(layer, bias=bias) if layer.type in WEIGHTED
+                        else layer)
 
 
 def _biased(bias: bool) -> Callable[[Problem], Problem]:
@@ -64,17 +64,25 @@ def _kernel(layer: Layer) -> int | None:
 
 
 def _terms(rows: list[Row], where: str) -> list[dict]:
-    """Every layer's own counts (the layers inside a `branches` block each on its own), its kernel and place."""
+    """Every layer's own counts (the layers inside blocks each on its own), its kernel and place."""
     out = []
     for i, row in enumerate(rows):
-        if row.layer.type == "branches":
-            for b, branch in enumerate(row.children):
-                out += [{"params": r.params, "multiplications": r.mults, "kernel": _kernel(r.layer),
-                         "place": f"{where}[{i}].branches[{b}][{j}]"} for j, r in enumerate(branch)]
-        else:
+        place = f"{where}[{i}]"
+        if not row.children:
             out.append({"params": row.params, "multiplications": row.mults, "kernel": _kernel(row.layer),
-                        "place": f"{where}[{i}]"})
+                        "place": place})
+        elif row.layer.type == "residual":
+            out += _terms(row.children[0], f"{place}.residual") + _terms(row.children[1], f"{place}.shortcut")
+        else:
+            for b, branch in enumerate(row.children):
+                out += _terms(branch, f"{place}.branches[{b}]")
     return out
+
+
+def _top_terms(rows: list[Row], where: str) -> list[dict]:
+    """Each top-level layer's counts (a block's summed), its kernel and place."""
+    return [{"params": r.params, "multiplications": r.mults, "kernel": _kernel(r.layer), "place": f"{where}[{i}]"}
+            for i, r in enumerate(rows)]
 
 
 def _less(name: str, amount: int) -> Callable[[Problem, Answers], Answers]:
@@ -87,7 +95,10 @@ def missing_term(p: Problem, answers: Answers) -> list[Variant]:
     out = []
     for design, layers in A.networks(p).items():
         prefix = _prefix(design)
-        terms = _terms(A.trace(p.fields.input, layers), f"designs.{design}" if design else "layers")
+        rows, where_ = A.trace(p.fields.input, layers), f"designs.{design}" if design else "layers"
+        terms = _terms(rows, where_)
+        if sum(1 for t in terms if t["params"] or t["multiplications"]) > INNER_TERMS:
+            terms = _top_terms(rows, where_)
         where = f" of {design}" if design else ""
         for key in ("multiplications", "params"):
             total = answers[prefix + key]

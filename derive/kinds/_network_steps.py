@@ -44,7 +44,7 @@ def _repeat(s: Solution, rows: list[Row], names: list[str], prints: list[tuple],
         end = i + (j - i) // period * period
         times = (end - i) // period
         s.step(f"{label(design, f'{path}s {i + 1} to {end}')}: {path.lower()}s {k + 1} to {i} again",
-               text=f"They repeat {word}s {k + 1} to {i}" + (f" {times} times" if times > 1 else "")
+               text=f"They are {word}s {k + 1} to {i} again" + (f", {times} times over" if times > 1 else "")
                     + ": the same shapes, parameters and multiplications.")
         return end
     end = j if period == 1 else i + 1
@@ -100,8 +100,8 @@ def _explain_residual(s: Solution, row: Row, name: str, design: str | None, wher
            else "the identity shortcut (the input itself, nothing to learn)")
     s.step(f"{where}: {name}",
            text=f"The main path ({len(main)} layer{'s' if len(main) > 1 else ''}) and {how} both take the "
-                f"{A.shape_text(row.shape_in)} input; their outputs are added number by number{after}. The "
-                "addition multiplies nothing.")
+                f"block's input ({A.shape_text(row.shape_in)}); their outputs are added number by number{after}. "
+                "The addition multiplies nothing.")
     explain(s, main, design, f"{path}, main path, layer")
     if short:
         explain(s, short, design, f"{path}, shortcut, layer")

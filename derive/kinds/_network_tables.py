@@ -35,9 +35,9 @@ LONG_NAME = 40         # past this many characters, layer names wrap in a fixed-
 
 def summary_table(rows: list[Row]) -> Latex:
     """A torchinfo-like summary: layer, output shape, parameters, multiplications (split past TABLE_ROWS)."""
-    body = [rf"input & ${dims(rows[0].shape_in)}$ & & \\"] + _table_rows(rows, 0)
-    total = rf"total & ${dims(rows[-1].shape_out)}$ & {_cell(_params(rows))} & {_cell(_mults(rows))} \\"
     long = any(len(name) > LONG_NAME for name in _all_names(rows))
+    body = [rf"input & ${dims(rows[0].shape_in)}$ & & \\"] + _table_rows(rows, 0, long)
+    total = rf"total & ${dims(rows[-1].shape_out)}$ & {_cell(_params(rows))} & {_cell(_mults(rows))} \\"
     first = r">{\raggedright\arraybackslash}p{0.38\linewidth}" if long else "l"
     chunks = [body[i:i + TABLE_ROWS] for i in range(0, len(body), TABLE_ROWS)]
     tables = []
@@ -51,22 +51,23 @@ def summary_table(rows: list[Row]) -> Latex:
     return Latex("\n\\par\\medskip\n".join(tables))
 
 
-def _table_rows(rows: list[Row], depth: int) -> list[str]:
+def _table_rows(rows: list[Row], depth: int, hang: bool = False) -> list[str]:
     """One table row per layer; a block's layers follow it, indented (a block repeating an earlier one: one row)."""
     out, seen = [], {}
-    for row, name in zip(rows, A.names(rows)):
-        indent = rf"\hspace*{{{depth}em}}" if depth else ""
-        twin = seen.setdefault(A.fingerprint(row), name) if row.children else name
-        shown = escape(name) + (rf" \textit{{(as {escape(_short_ref(twin, name))})}}" if twin != name else "")
-        out.append(rf"{indent}{shown} & ${dims(row.shape_out)}$ & {_cell(row.params)} & {_cell(row.mults)} \\")
-        if twin != name:
+    names = A.names(rows)
+    for i, (row, name) in enumerate(zip(rows, names)):
+        twin = seen.setdefault(A.fingerprint(row), i) if row.children else i
+        shown = escape(name) + (rf" \textit{{(as {escape(_short_ref(names[twin], name))})}}" if twin != i else "")
+        out.append(rf"{_indent(depth, hang)}{shown} & ${dims(row.shape_out)}$ & {_cell(row.params)} & "
+                   rf"{_cell(row.mults)} \\")
+        if twin != i:
             continue
         if row.layer.type == "residual":
-            out += _residual_rows(row, depth)
+            out += _residual_rows(row, depth, hang)
             continue
         for b, branch in enumerate(row.children, 1):
             out.append(rf"\hspace*{{{depth + 1}em}}\textit{{branch {b}}} & & & \\")
-            out += _table_rows(branch, depth + 2)
+            out += _table_rows(branch, depth + 2, hang)
     return out
 
 
@@ -79,19 +80,27 @@ def _all_names(rows: list[Row]) -> list[str]:
     return out
 
 
+def _indent(depth: int, hang: bool) -> str:
+    """A name's indent in the table, its depth in blocks (`hang`: a wrapped name's next lines indented further)."""
+    shift = rf"\hspace*{{{depth}em}}" if depth else ""
+    return rf"\hangindent={depth + 1}em\hangafter=1 {shift}" if hang else shift
+
+
 def _short_ref(twin: str, name: str) -> str:
-    """`block 2` for a block of the same stage, else the earlier block's whole name."""
+    """`block 2` for a block of the same stage, `above` for a twin of the same name, else the twin's name."""
     stage, _, _ = name.rpartition(", block ")
-    return twin[len(stage) + 2:] if stage and twin.startswith(stage + ", block ") else twin
+    if stage and twin.startswith(stage + ", block "):
+        return twin[len(stage) + 2:]
+    return "above" if twin == name else twin
 
 
-def _residual_rows(row: Row, depth: int) -> list[str]:
+def _residual_rows(row: Row, depth: int, hang: bool) -> list[str]:
     """A residual block drawn as its main path, its shortcut and the addition ⊕."""
     main, short = row.children
-    pad = rf"\hspace*{{{depth + 1}em}}"
-    out = [rf"{pad}\textit{{main path}} & & & \\"] + _table_rows(main, depth + 2)
+    pad = _indent(depth + 1, hang)
+    out = [rf"{pad}\textit{{main path}} & & & \\"] + _table_rows(main, depth + 2, hang)
     if short:
-        out += [rf"{pad}\textit{{shortcut}} & & & \\"] + _table_rows(short, depth + 2)
+        out += [rf"{pad}\textit{{shortcut}} & & & \\"] + _table_rows(short, depth + 2, hang)
     else:
         out.append(rf"{pad}\textit{{shortcut: identity}} & & & \\")
     after = f", then {escape(row.layer.activation)}" if row.layer.activation else ""
@@ -189,57 +198,3 @@ def ratio_lines(first: str, name: str, b_mult: int, mult: int, digits: int) -> l
     out.append(Latex(line + r" %s %s\,\%%" % ("=" if (abs(change) * 100).is_integer else r"\approx",
                                              decimal(abs(change) * 100, digits))))
     return out
-
-
-def full_conv(row: Row) -> bool:
-    """A conv whose filter covers its whole unpadded input: one position, a dense layer in disguise."""
-    layer = row.layer
-    return layer.type == "conv" and row.pads == (0, 0) and tuple(layer.kernel) == tuple(row.shape_in[:2])
-
-
-def signature(rows: list[Row]) -> tuple:
-    """What a network computes, up to the order of its weights: flatten dropped, a full-input conv as dense."""
-    out = []
-    for row in rows:
-        layer = row.layer
-        act = layer.activation or "linear"
-        if layer.type == "flatten":
-            continue
-        if layer.type == "dense" or full_conv(row):
-            out.append(("dense", layer.size, layer.bias, act))
-        elif layer.type == "branches":
-            out.append(("branches", tuple(signature(branch) for branch in row.children)))
-        else:
-            out.append((layer.type, layer.size, layer.kernel, layer.stride, layer.padding, layer.rate, act))
-    return tuple(out)
-
-
-def notes(s: Solution, results: dict[str | None, list[Row]]) -> None:
-    """Interpretations: a filter as large as its input is a dense layer; designs with identical counts."""
-    for design, rows in results.items():
-        for row in filter(full_conv, A.leaves(rows)):
-            h, w, c = row.shape_in
-            where = f"In the {plain(design)} design, the" if design else "The"
-            s.note(f"{where} layer “{plain(A.describe(row.layer))}” applies {h}×{w} filters to a {h}×{w}×{c} "
-                   "input without padding: each filter fits in exactly one position and sees the whole input at "
-                   "once, so it computes the same weighted sums as a fully connected layer of "
-                   f"{row.layer.size} units on the {h * w * c:,} flattened inputs. It is that dense layer: the "
-                   f"same {row.params:,} parameters and the same {row.mults:,} multiplications. A convolution "
-                   "saves parameters only when its filters are smaller than the input and share their weights "
-                   "across positions; a filter as large as the input shares nothing.")
-    names = [n for n in results if n is not None]
-    for i, a in enumerate(names):
-        for b in names[i + 1:]:
-            ra, rb = results[a], results[b]
-            if (_params(ra), _mults(ra)) != (_params(rb), _mults(rb)):
-                continue
-            text = (f"The {plain(a)} and {plain(b)} designs have exactly the same counts ({_params(ra):,} "
-                    f"parameters, {_mults(ra):,} multiplications): neither is cheaper in memory or in computation.")
-            if signature(ra) == signature(rb):
-                text += (" They are the same model written two ways: they compute the same functions (up to the "
-                         "order of the weights), so neither can learn anything the other cannot.")
-                if any(full_conv(r) for r in A.leaves(ra) + A.leaves(rb)):
-                    text += (" The folklore that the convolutional design is cheaper does not apply here; a real "
-                             "CNN for images would use small filters and pooling, and then it would be much "
-                             "cheaper than a dense layer.")
-            s.note(text)

@@ -18,12 +18,15 @@ from ..slipkit import Slip
 from ..solution import Solution
 from . import _arch as A
 from ._arch import Row, all_layers, networks
+from ._network_arch_slips import (attention_scores_left_out, dilated_taps, grouped_as_full, shortcut_left_out,
+                                  transposed_as_conv)
 from ._network_np import recompute
+from ._network_published import check_published, parse_published, state_published
 from ._network_slips import bias_count, missing_term, network_off_by_one
 from ._network_steps import (concat_lines, dims, explain, label, layer_lines, plain, product, rules, rules_text,
                              size_lines, total_line, with_words, words)
-from ._network_tables import (compare, compare_table, full_conv, notes, ratio_lines, relation, signature,
-                              summary_table, totals)
+from ._network_notes import full_conv, notes, signature
+from ._network_tables import compare, compare_table, ratio_lines, relation, summary_table, totals
 
 __all__ = ["FIELDS", "KIND", "Network", "networks", "validate", "answers", "solve", "recompute",
            # the pieces of the worked solution, kept importable from here
@@ -35,6 +38,7 @@ FIELDS = F.table(
     input=F.Field(A.parse_input, required=True),
     layers=F.Field(A.parse_layers),
     designs=F.Field(A.parse_designs),
+    published=F.Field(parse_published),
 )
 
 
@@ -44,8 +48,7 @@ def validate(p: Problem) -> None:
         raise p.error("designs", "give either layers (one network) or designs (several to compare), not both")
     if p.fields.layers is None and p.fields.designs is None:
         raise p.error("layers", "required (or designs, to compare several networks)")
-    for layers in networks(p).values():
-        A.trace(p.fields.input, layers)
+    check_published(p, {design: A.trace(p.fields.input, layers) for design, layers in networks(p).items()})
 
 
 def answers(s: Solution, rows: list[Row], design: str | None) -> None:
@@ -78,6 +81,8 @@ def solve(p: Problem) -> Solution:
     if p.fields.designs is not None and len(results) > 1:
         compare(s, p, results)
     notes(s, results)
+    if p.fields.designs is None:
+        state_published(s, p, traced[None])
     return s
 
 
@@ -95,6 +100,13 @@ class Network(Kind):
         Slip("bias_count", "bias left out of (or added to) a parameter count", bias_count),
         Slip("missing_term", "a missing or extra term in a total (e.g. without the 1×1 layers' cost)", missing_term),
         Slip("network_off_by_one", "an off-by-one in a conv layer's output size", network_off_by_one),
+        Slip("grouped_as_full", "a grouped or depthwise conv counted as a full conv", grouped_as_full),
+        Slip("dilated_taps", "a dilated kernel's reach counted as its taps", dilated_taps),
+        Slip("shortcut_left_out", "a residual block's projection shortcut left out of the count", shortcut_left_out),
+        Slip("attention_scores_left_out", "attention counted as its projections only (no T²·d terms)",
+             attention_scores_left_out),
+        Slip("transposed_as_conv", "a transposed conv's multiplications counted on its output grid",
+             transposed_as_conv),
     )
     examples = (
         {"input": [8, 8, 3], "layers": [{"conv": 4, "kernel": 3, "padding": "same", "activation": "relu"},
@@ -106,6 +118,22 @@ class Network(Kind):
         {"input": [28, 28, 192], "designs": {
             "direct": [{"conv": 32, "kernel": 5, "padding": "same"}],
             "bottleneck": [{"conv": 16, "kernel": 1}, {"conv": 32, "kernel": 5, "padding": "same"}]}},
+        {"input": [16, 16, 8], "layers": [
+            {"conv": 8, "kernel": 3, "padding": 1, "groups": 8, "bias": False}, {"batchnorm": True},
+            {"activation": "relu6"},
+            {"name": "block", "residual": [{"conv": 16, "kernel": 3, "stride": 2, "padding": 2, "dilation": 2},
+                                           {"activation": "gelu"}],
+             "shortcut": [{"conv": 16, "kernel": 1, "stride": 2}], "activation": "relu"},
+            {"maxpool": 3, "stride": 2, "padding": 1, "ceil_mode": True}, {"globalavgpool": True},
+            {"flatten": True}, {"dense": 4}]},
+        {"input": [1, 1, 16], "layers": [
+            {"convtranspose": 8, "kernel": 4, "bias": False}, {"batchnorm": True}, {"activation": "relu"},
+            {"convtranspose": 4, "kernel": 4, "stride": 2, "padding": 1, "output_padding": 1},
+            {"upsample": 2}, {"globalmaxpool": True}]},
+        {"input": [6], "layers": [
+            {"embedding": 50, "dim": 8}, {"position_embedding": 10},
+            {"residual": [{"attention": 2}, {"dropout": 0.1}]}, {"layernorm": True},
+            {"residual": [{"dense": 16, "activation": "relu"}, {"dense": 8}]}, {"layernorm": True}]},
     )
     positional = ("input", "layers")
 
@@ -116,6 +144,10 @@ class Network(Kind):
     def answer_names(self, p: Problem) -> list[str]:
         """The four answers; with designs, each design's four, prefixed `<design>.`, design by design."""
         return [f"{design}.{n}" if design else n for design in networks(p) for n in self.answers]
+
+    def given(self, p: Problem) -> list[tuple[str, Any]]:
+        """The input and the layers (or designs); never the published totals, which are the answers."""
+        return [(name, value) for name, value in super().given(p) if not name.startswith("published")]
 
     def follow(self, p: Problem, answer: str, given: dict[str, Any]) -> Any:
         """A total from the student's own layer entries: the sum of theirs, or their last layer's shape."""
