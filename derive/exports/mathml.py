@@ -25,6 +25,8 @@ GROUPED = re.compile(r"<mn>(\d+)</mn>((?:<mrow><mo>&#x0002C;</mo></mrow><mn>\d{3
 NAMED = re.compile(r"<mo>([A-Za-z]{2,})</mo>")         # \operatorname{relu}, \max: upright words, no spacing
 UNARY = re.compile(r"(?<=</mo>)<mo>(&#x02212;|&#x0002B;)</mo>")
 CLOSERS = frozenset({")", "]", "}", "|", "&#x00029;", "&#x0005D;", "&#x0007D;", "&#x0007C;", "&#x0230B;"})
+ARRAY = re.compile(r"\\begin\{array\}\s*(?:\[[tcb]\])?\s*\{((?:[^{}]|\{[^{}]*\})*)\}")
+ROW_SKIP = re.compile(r"\\\\\s*\[\s*-?[\d.]+\s*(?:pt|em|ex|mm|cm)\s*\]")
 ALIGNED = (r"\begin{aligned}", r"\end{aligned}")
 RELATION = re.compile(r"\s*(=|\\approx|<|>|\\le|\\ge|\\leq|\\geq|\\ne|\\to|\\Rightarrow)(?![A-Za-z])")
 
@@ -47,6 +49,8 @@ def _cached(tex: str, display: bool) -> str:
 
 def formula(tex: str) -> str:
     """A formula's MathML without its `<math>` wrapper; a top-level `aligned` becomes a table of rows."""
+    tex = ROW_SKIP.sub(r"\\\\", tex)
+    tex = ARRAY.sub(lambda m: r"\begin{array}{" + re.sub(r"@\{[^{}]*\}|[|\s]", "", m.group(1)) + "}", tex)
     start = _top_level(tex, ALIGNED[0])
     if start < 0:
         return piece(tex)

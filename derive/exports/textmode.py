@@ -18,6 +18,7 @@ STYLES = {"textit": "i", "emph": "em", "textbf": "b", "texttt": "code"}
 UPRIGHT = re.compile(r"text(?:rm|normal|sf|up)?|mbox")     # \\text and its plain relatives: no element
 SIZES = {"tiny": "small", "scriptsize": "small", "footnotesize": "small", "small": "small", "normalsize": "",
          "large": "", "Large": ""}
+ASSIGNED = frozenset({"hangindent", "hangafter", "parindent", "leftskip"})
 LIGATURES = (("---", "\u2014"), ("--", "\u2013"), ("``", "\u201c"), ("''", "\u201d"), ("~", "\u00a0"))
 COMMAND = re.compile(r"\\([A-Za-z]+)\*?|\\(.)", re.S)
 
@@ -130,6 +131,11 @@ def command(tex: str, i: int) -> tuple[Piece, int, bool]:
         if tex.startswith("{}", end):
             end += 2
         return Piece(PLAIN, WORDS[word]), end, False
+    if word in ASSIGNED:                 # \hangindent=2em\hangafter=1: paragraph shape, not shown in HTML
+        value = re.match(r"\s*=?\s*-?[\d.]+\s*(?:em|ex|pt|cm|mm)?", tex[end:])
+        if value is None:
+            raise TextModeError(f"\\{word} without a value")
+        return Piece(PLAIN, ""), end + value.end(), False
     if word in SIZES:
         return Piece(GROUP, SIZES[word]), end, True
     if word in STYLES or UPRIGHT.fullmatch(word):
