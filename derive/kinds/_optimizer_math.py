@@ -64,7 +64,8 @@ class Step:
 class ZeroDenominator(ZeroDivisionError):
     """A division by √(state) + eps that is 0 (eps = 0 and a zero state)."""
 
-    def __init__(self, t: int, index: int):
+    def __init__(self, t: int, index: int) -> None:
+        """Where it happens: the step (1-based) and the entry (row-major)."""
         super().__init__(f"step {t}, entry {index}")
         self.t, self.index = t, index
 
@@ -206,7 +207,7 @@ def follow_params(p: Problem, given: dict[str, Any], exact: dict[str, Any]) -> l
         state = {n: states[n][t - 1] for n in names}
         try:
             update, _ = direction(h, fl, t, g, state)
-        except ArithmeticError:
+        except ArithmeticError:   # their state has a negative entry, or a zero one with eps 0: nothing follows
             return None
         theta = [tame(b - h.lr * u) for b, u in zip(base, update)]
         out.append(shaped(theta, p.fields.params))

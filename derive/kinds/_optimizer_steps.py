@@ -64,6 +64,7 @@ def show_rule(s: Solution, h: M.Hyper, n: int) -> None:
 
 
 def _momentum_rule(h: M.Hyper, g: str) -> list[Latex]:
+    """SGD with momentum (or Nesterov's): the velocity, then the params."""
     tau = "" if h.dampening == 0 else r"(1 - \tau)\,"
     last = r"\theta_{t-1} - \eta\,v_t" if h.method == "momentum" else rf"\theta_{{t-1}} - \eta\,({g}_t + \mu\,v_t)"
     return [Latex(rf"v_1 = {g}_1, \quad v_t = \mu\,v_{{t-1}} + {tau}{g}_t"), Latex(rf"\theta_t = {last}")]
@@ -83,6 +84,7 @@ RULES = {
 
 
 def _adam_rule(g: str) -> list[Latex]:
+    """Adam's moments, their bias corrections and the step."""
     return [Latex(rf"m_t = \beta_1 m_{{t-1}} + (1 - \beta_1)\,{g}_t, \quad v_t = \beta_2 v_{{t-1}} + (1 - \beta_2)\,"
                   rf"{g}_t^2, \quad m_0 = v_0 = 0"),
             Latex(r"\hat{m}_t = \frac{m_t}{1 - \beta_1^t}, \quad \hat{v}_t = \frac{v_t}{1 - \beta_2^t}, \quad "
@@ -158,10 +160,12 @@ def step_text(h: M.Hyper, st: M.Step) -> str:
 
 
 def _sgd_lines(h: M.Hyper, st: M.Step, g: str, val: Show, res: Show, d: int) -> tuple[list[Latex], str]:
+    """Plain SGD has no state: the direction is the gradient."""
     return [], rf"{g}_{{{st.t}}}"
 
 
 def _momentum_lines(h: M.Hyper, st: M.Step, g: str, val: Show, res: Show, d: int) -> tuple[list[Latex], str]:
+    """The velocity of step t (and Nesterov's look-ahead direction); the symbol of the direction."""
     t, v = st.t, st.state["velocity"]
     if t == 1:
         out = [line(rf"v_1 = {g}_1", res(v))]
@@ -178,6 +182,7 @@ def _momentum_lines(h: M.Hyper, st: M.Step, g: str, val: Show, res: Show, d: int
 
 
 def _squares_lines(h: M.Hyper, st: M.Step, g: str, val: Show, res: Show, d: int) -> tuple[list[Latex], str]:
+    """Adagrad's sum or RMSprop's average of squares, its square root, the direction."""
     t, name = st.t, M.STATE[h.method][0]
     sym = "S" if h.method == "adagrad" else "s"
     acc = st.state[name]
@@ -196,6 +201,7 @@ def _squares_lines(h: M.Hyper, st: M.Step, g: str, val: Show, res: Show, d: int)
 
 
 def _adam_lines(h: M.Hyper, st: M.Step, g: str, val: Show, res: Show, d: int) -> tuple[list[Latex], str]:
+    """m, v, their bias corrections m̂, v̂, √v̂ and the direction."""
     t = st.t
     m, v = st.state["exp_avg"], st.state["exp_avg_sq"]
     bc1, bc2 = M.corrections(h, t)

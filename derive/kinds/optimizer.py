@@ -253,6 +253,7 @@ class Optimizer(Kind):
     given = staticmethod(given)
 
     def answer_names(self, p: Problem) -> list[str]:
+        """The params, then the method's state (none for sgd)."""
         return ["params", *M.STATE[p.fields.method]]
 
     def value_before(self, p: Problem, answer: str, answers: Answers) -> Any:

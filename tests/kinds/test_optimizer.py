@@ -349,3 +349,44 @@ def test_follow_is_none_without_state_or_for_sgd():
     assert KIND.follow(p, "velocity", {"params": [[1, 1]]}) is None
     q = derive.engine.as_problem({"kind": "optimizer", "params": [1], "grads": [[1]], "method": "sgd", "lr": 1})
     assert KIND.follow(q, "params", {}) is None
+
+
+# ---- the key and the question sheet ------------------------------------------------------------------------
+
+def test_adam_key_works_m_v_and_both_corrections_in_every_step():
+    s = derive.optimizer([1, -1], [[0.5, 1], [1, -0.5]], "adam", lr=0.1)
+    assert [st.title for st in s.steps] == ["The update rule", "Step 1", "Step 2"]
+    for t, step in ((1, s.steps[1]), (2, s.steps[2])):
+        text = " ".join(step.math)
+        for piece in (rf"m_{{{t}}} = \beta_1", rf"v_{{{t}}} = \beta_2", rf"\hat{{m}}_{{{t}}}", rf"\hat{{v}}_{{{t}}}",
+                      rf"\theta_{{{t}}} = \theta_{{{t - 1}}} - \eta"):
+            assert piece in text, (t, piece)
+
+
+def test_adamw_key_decays_before_the_step_and_momentum_key_uses_the_velocity():
+    w = derive.optimizer([1, -2], [[0.5, -1]], "adamw", lr=0.1, weight_decay=0.01)
+    assert r"\theta_{0}\,(1 - \eta\lambda)" in w.steps[1].math[0]
+    m = derive.optimizer([1, -2], [[0.5, -1], [0.3, -0.5]], "momentum", lr=0.1)
+    assert m.steps[2].math[-1].startswith(r"\theta_{2} = \theta_{1} - \eta\,v_{2}")
+
+
+def test_question_sheet_gives_each_gradient_and_only_the_methods_settings(cli, spec_file, tmp_path):
+    path = spec_file("""
+        title: t
+        problems:
+          - {id: q, kind: optimizer, params: [1, -2], grads: [[0.5, -1], [0.25, 3]], method: adam, lr: 0.1}
+        """)
+    assert cli("build", path, "--no-pdf", "--questions", "-o", tmp_path / "o").code == 0
+    sheet = (tmp_path / "o" / "spec-questions.tex").read_text()
+    for text in ("gradient of step 1", "gradient of step 2", "0.25", "betas", "10^{-8}"):
+        assert text in sheet, text
+    assert "alpha" not in sheet and "momentum" not in sheet and "dampening" not in sheet
+
+
+def test_the_course_problems_build(cli, tmp_path):
+    from pathlib import Path
+    spec = Path(__file__).resolve().parents[2] / "problems" / "course-parts" / "optimizer.yaml"
+    result = cli("build", spec, "--no-pdf", "-o", tmp_path)
+    assert result.code == 0, result.err
+    data = json.loads((tmp_path / "optimizer.json").read_text())
+    assert [p["kind"] for p in data["problems"]] == ["optimizer"] * 3
