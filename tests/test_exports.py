@@ -71,8 +71,10 @@ problems:
 # ---- every LaTeX construct derive writes converts -------------------------------------------------------------
 
 def all_solutions() -> list:
-    """The bundled worksheet's solutions and every installed kind's examples."""
-    out = solve_all(load(WORKSHEET), DEFAULT)
+    """The solutions of every bundled spec (problems/**/*.yaml) and of every installed kind's examples."""
+    out = []
+    for spec in sorted(WORKSHEET.parent.rglob("*.yaml")):
+        out.extend(solve_all(load(spec), DEFAULT))
     for name in registry.names():
         out.extend(solve(p) for p in kind_examples(registry.get(name)))
     return out
