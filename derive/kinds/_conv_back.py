@@ -20,11 +20,12 @@ DL = r"\frac{\partial L}{\partial %s}"
 SYMBOLS = {"grad_image": r"\partial L/\partial X", "grad_kernel": r"\partial L/\partial K",
            "grad_kernels": r"\partial L/\partial K", "grad_bias": r"\partial L/\partial b"}
 DERIVATIVES = {
-    "relu": "relu′(z) is 1 where z > 0 and 0 elsewhere (relu′(0) = 0, as PyTorch).",
-    "leaky_relu": "leaky_relu′(z) is 1 where z > 0 and the slope {slope} elsewhere (leaky_relu′(0) = {slope}, as "
-                  "PyTorch).",
-    "sigmoid": "σ′(z) = σ(z)(1 − σ(z)) = y(1 − y).",
-    "tanh": "tanh′(z) = 1 − tanh²(z) = 1 − y².",
+    "relu": "$\\operatorname{{relu}}'(z)$ is 1 where $z > 0$ and 0 elsewhere ($\\operatorname{{relu}}'(0) = 0$, as "
+            "PyTorch).",
+    "leaky_relu": "$\\operatorname{{lrelu}}'(z)$ is 1 where $z > 0$ and the slope {slope} elsewhere "
+                  "($\\operatorname{{lrelu}}'(0) = {slope}$, as PyTorch).",
+    "sigmoid": "$\\sigma'(z) = \\sigma(z)(1 - \\sigma(z)) = y(1 - y)$.",
+    "tanh": "$\\tanh'(z) = 1 - \\tanh^2(z) = 1 - y^2$.",
 }
 
 
@@ -69,7 +70,7 @@ def _shown(items: list) -> list:
 
 
 def delta_step(s: Solution, p: Problem, pre: list, back: G.Backward) -> None:
-    """δ = G ⊙ f′(Z), filter by filter."""
+    """δ = G ⊙ f'(Z), filter by filter."""
     act, lines = p.fields.activation, []
     for n, g in enumerate(_shown(back.upstream)):
         t = _tag(p, n)
@@ -80,11 +81,12 @@ def delta_step(s: Solution, p: Problem, pre: list, back: G.Backward) -> None:
         lines.append(mat_line(rf"\delta{t} = G{t} \odot f'(Z{t})", back.deltas[n], p.digits))
     rest = _rest(len(back.upstream), "filters")
     if back.derivs is None:
-        text = ("G = ∂L/∂Y is the upstream gradient, given at the output. The activation is linear (f′ = 1), so "
-                "δ = ∂L/∂Z = G.")
+        text = ("$G = \\partial L/\\partial Y$ is the upstream gradient, given at the output. The activation is "
+                "linear ($f' = 1$), so $\\delta = \\partial L/\\partial Z = G$.")
     else:
         text = ("G = ∂L/∂Y is the upstream gradient, given at the output, after the activation. Each output entry "
-                "is y = f(z), so the chain rule multiplies G entry by entry by f′(z): δ = ∂L/∂Z = G ⊙ f′(Z). "
+                "is $y = f(z)$, so the chain rule multiplies G entry by entry by $f'(z)$: "
+                "$\\delta = \\partial L/\\partial Z = G \\odot f'(Z)$. "
                 + DERIVATIVES[act].format(slope=I.value_text(C.slope(p))) + _kinks(p, pre))
     s.step("Backward: through the activation", *lines, text=text + rest)
 
@@ -189,7 +191,8 @@ def image_step(s: Solution, p: Problem, used: list, back: G.Backward) -> None:
     spread = G.spread(p, back.deltas[n0])
     lines.append(_maybe(rf"\tilde{{\delta}}{t}^{{\text{{pad}}}}", spread, p.digits))
     marks = (("flipped",) if p.fields.flip else ()) + (("dil",) if C.dilations(p) != (1, 1) else ())
-    for n, k in _shown(readers):
+    pairs = [pair for c in range(min(len(back.grad_image), SHOWN)) for pair in G.readers(p, c)]
+    for n, k in _shown(list(dict.fromkeys(pairs))):
         lines.append(chain(Latex(rf"\operatorname{{rot180}}({kname(p, n, k, *marks)})"),
                            G.flipped_kernel(p, used[n][k])))
     lines += _image_results(p, back)
@@ -237,8 +240,10 @@ def _image_text(p: Problem, back: G.Backward) -> str:
     if C.dilations(p) != (1, 1):
         text += (" The kernel is dilated too (d − 1 zeros between its taps) before it is rotated, so it spans "
                  f"{eh}×{ew}.")
-    if len(C.filter_list(p)) > 1:
+    if any(len(G.readers(p, c)) > 1 for c in range(len(back.grad_image))):
         text += " Every filter that reads a channel adds its own term."
+    elif C.groups(p) > 1:
+        text += " Each channel is read by the filters of its group only, so only their terms appear."
     rows, cols = len(back.grad_padded[0]) - len(back.full[0]), len(back.grad_padded[0][0]) - len(back.full[0][0])
     if rows or cols:
         text += (" The last " + " and ".join(([f"{rows} row(s)"] if rows else []) + ([f"{cols} column(s)"] if cols
@@ -253,7 +258,7 @@ def _image_text(p: Problem, back: G.Backward) -> str:
 
 
 def check(s: Solution, p: Problem, x: list, used: list, responses: list, back: G.Backward) -> None:
-    """Σ δ ⊙ (Z − b) = Σ K ⊙ ∂L/∂K = Σ X ⊙ ∂L/∂X: each is Σ δ·K·x over every product of the forward pass."""
+    """Σ δ·(Z − b) = Σ K·∂L/∂K = Σ X·∂L/∂X: each is Σ δ·K·x over every product of the forward pass."""
     values = I.flat(back.deltas) + I.flat(back.grad_used) + I.flat(back.grad_padded)
     if not all(isinstance(v, (int, sympy.Rational)) for v in values):
         return
@@ -264,5 +269,5 @@ def check(s: Solution, p: Problem, x: list, used: list, responses: list, back: G
     by_image = sum((a * b for a, b in zip(I.flat(x), I.flat(back.grad_padded))), sympy.Integer(0))
     if not by_delta == by_kernel == by_image:
         raise AssertionError(f"{p.id}: the backward pass is inconsistent ({by_delta}, {by_kernel}, {by_image})")
-    s.check(f"Σ δ ⊙ (Z − b) = Σ K ⊙ ∂L/∂K = Σ X ⊙ ∂L/∂X = {I.value_text(by_delta)}: each adds δ·k·x over every "
-            "product of the forward pass.")
+    s.check(f"$\\sum \\delta \\odot (Z - b) = \\sum K \\odot \\partial L/\\partial K = \\sum X \\odot \\partial L/"
+            f"\\partial X$ = {I.value_text(by_delta)}: each adds δ·k·x over every product of the forward pass.")

@@ -191,6 +191,7 @@ def cell_text(v: Any) -> str:
 def _visible_len(text: str) -> float:
     """A rough width in digits of a cell's LaTeX (commands count as one glyph)."""
     import re
+    text = text.replace(r"\infty", "XX")        # ∞ is about two digits wide
     if r"\frac" in text:
         return max(len(re.sub(r"\\[a-z]+|[{}]", "", part)) for part in text.split("}{")) * 0.75 + 0.5
     return len(re.sub(r"\\[A-Za-z]+", "X", text).replace("{", "").replace("}", ""))

@@ -188,12 +188,13 @@ def backward_step(s: Solution, p: Problem, chans: list, pooled: list, grads: lis
         lines.append(chain(Latex(r"\frac{\partial L}{\partial X%s}" % ("" if bare else f"_{{{c}}}")), m,
                            approx_digits=p.digits))
     if p.fields.mode == "max":
-        text = ("G = ∂L/∂Y is the upstream gradient. Only the maximum of a window reached the output, so each "
-                "g_{i,j} goes to that one entry (the first maximum in reading order on a tie, as PyTorch) and every "
-                "other entry of the window gets 0.")
+        text = ("$G = \\partial L/\\partial Y$ is the upstream gradient. Only the maximum of a window reached the "
+                "output, so each $g_{i,j}$ goes to that one entry (the first maximum in reading order on a tie, as "
+                "PyTorch) and every other entry of the window gets 0.")
     else:
-        text = ("G = ∂L/∂Y is the upstream gradient. Each output is the mean of its window, so each g_{i,j} is "
-                "shared equally: every entry of the window gets g_{i,j} divided by the window's count"
+        text = ("$G = \\partial L/\\partial Y$ is the upstream gradient. Each output is the mean of its window, so "
+                "each $g_{i,j}$ is shared equally: every entry of the window gets $g_{i,j}$ divided by the window's "
+                "count"
                 + (" (a padded entry's share is dropped: the padding is not part of the input)."
                    if P.touches_padding(p) else "."))
     if P.stride(p)[0] < P.size(p)[0] or P.stride(p)[1] < P.size(p)[1]:

@@ -475,7 +475,8 @@ def test_backward_steps_as_a_teacher_writes_them():
     assert r"\tilde{\delta}^{\text{pad}} \star \operatorname{rot180}(K)" in image.math[2]
     assert s.answers["grad_image"] == [[0, -1, 3, -2], [0, -1, 4, -1], [2, 0, 1, 1], [4, 0, -2, 0]]
     assert s.answers["grad_kernel"] == [[5, 9], [7, -1]] and s.answers["grad_bias"] == 4
-    assert any(c.startswith("Σ δ ⊙ (Z − b) = Σ K ⊙ ∂L/∂K = Σ X ⊙ ∂L/∂X = 10") for c in s.checks)
+    assert any(c.startswith(r"$\sum \delta \odot (Z - b) = \sum K \odot \partial L/\partial K = \sum X \odot "
+                            r"\partial L/\partial X$ = 10") for c in s.checks)
 
 
 def test_stride_dilates_the_upstream_and_padding_is_cropped():
@@ -512,7 +513,7 @@ def test_sigmoid_gradients_are_exact_expressions():
     s = derive.conv2d([[0, 1], [2, 0]], [[1]], activation="sigmoid", upstream=[[1, 1], [1, 1]])
     assert s.answers["grad_bias"] == sympy.Rational(1, 2) + sympy.exp(-1) / (1 + sympy.exp(-1)) ** 2 \
         + sympy.exp(-2) / (1 + sympy.exp(-2)) ** 2
-    assert "σ′(z) = σ(z)(1 − σ(z)) = y(1 − y)." in s.steps[-4].text
+    assert r"$\sigma'(z) = \sigma(z)(1 - \sigma(z)) = y(1 - y)$." in s.steps[-4].text
 
 
 def test_question_sheet_hides_dilation_and_groups_when_default():
