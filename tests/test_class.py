@@ -76,3 +76,38 @@ def test_class_report_pdf(folder, tmp_path):
     assert (tmp_path / "out" / "class-report.pdf").exists()
     assert (tmp_path / "out" / "s000-marked.pdf").exists()
     assert "\\sharebar{" in (tmp_path / "out" / "class-report.tex").read_text()
+
+
+DRAWN = """title: Drawn
+seed: 3
+problems:
+  - id: s
+    kind: softmax
+    logits: {draw: uniform, low: -2, high: 2, decimals: 1, shape: [3]}
+"""
+
+
+def _right_answers(spec: Path, variant: str) -> str:
+    """An answers file with the exact probabilities of one variant, to 6 significant digits."""
+    from derive.engine import solve
+    from derive.latex import decimal_text
+    from derive.spec import load
+    (p,) = load(spec, variant=variant).problems
+    probs = solve(p).answers["probabilities"]
+    return "s:\n  probabilities: [" + ", ".join(decimal_text(v, 6) for v in probs) + "]\n"
+
+
+def test_a_variant_is_graded_against_its_own_draws(tmp_path):
+    spec = tmp_path / "drawn.yaml"
+    spec.write_text(DRAWN)
+    answers = tmp_path / "a.yaml"
+    answers.write_text("variant: v002\n" + _right_answers(spec, "v002"))
+    assert run_cli("check", str(spec), str(answers)).code == 0
+    assert run_cli("check", str(spec), str(answers), "--variant", "v001").code == 1      # the flag wins
+    plain = tmp_path / "b.yaml"
+    plain.write_text(_right_answers(spec, "v002"))
+    assert run_cli("check", str(spec), str(plain)).code == 1                              # the spec as written
+    assert run_cli("check", str(spec), str(plain), "--variant", "v002").code == 0
+    result = run_cli("check", str(spec), str(answers), str(plain), "--csv", str(tmp_path / "c.csv"))
+    rows = list(csv.DictReader((tmp_path / "c.csv").open()))
+    assert [r["variant"] for r in rows] == ["v002", ""] and result.code == 1

@@ -14,23 +14,49 @@ from ..spec import load
 from .cohort import Cohort, expand, grade_class
 from .marked import marked_pdf
 from .report import Report
-from .run import Session, check
+from .run import Session, answers_meta, check, read_answers
 
 EXIT_OK, EXIT_WRONG, EXIT_BAD = 0, 1, 2
 
 
+class Sheets:
+    """The spec loaded once per (variant, seed) a class answers, each with its grading session."""
+
+    def __init__(self, args: Any, limits: Limits):
+        self.args, self.limits = args, limits
+        self.loaded: dict[tuple, tuple[Any, Session]] = {}
+
+    def for_answers(self, name: str) -> tuple[Any, Any, Session, str]:
+        """(sheet, answers document, session, variant) for one answers file; flags win over its keys."""
+        doc = read_answers(name, self.limits)
+        variant, seed = answers_meta(doc)
+        variant = self.args.variant if self.args.variant is not None else (variant or "")
+        seed = self.args.seed if self.args.seed is not None else seed
+        key = (variant, seed)
+        if key not in self.loaded:
+            self.loaded[key] = (load(self.args.spec, self.limits, variant=variant, seed=seed), Session(self.limits))
+        sheet, session = self.loaded[key]
+        return sheet, doc, session, variant
+
+
 def run(args: Any) -> int:
     """Grade; print the report(s); 0 all right, 1 some wrong, 2 a bad spec or answers file."""
+    for name in ("variant", "seed"):
+        setattr(args, name, getattr(args, name, None))
     try:
         limits = Limits().with_overrides(list(getattr(args, "limit", None) or []))
-        sheet = load(args.spec, limits)
+        sheets = Sheets(args, limits)
+        if args.variant is not None or args.seed is not None:
+            load(args.spec, limits, variant=args.variant or "", seed=args.seed)   # a bad spec fails first
+        else:
+            load(args.spec, limits)
     except SpecError as exc:
         return _bad(exc)
     given = args.answers if isinstance(args.answers, list) else [args.answers]
     files = expand(given)
     if len(files) == 1 and not Path(given[0]).is_dir():
-        return run_one(args, sheet, files[0], limits)
-    return run_class(args, sheet, files, limits)
+        return run_one(args, sheets, files[0], limits)
+    return run_class(args, sheets, files, limits)
 
 
 def _bad(exc: SpecError) -> int:
@@ -39,10 +65,11 @@ def _bad(exc: SpecError) -> int:
     return EXIT_BAD
 
 
-def run_one(args: Any, sheet: Any, answers: str, limits: Limits) -> int:
+def run_one(args: Any, sheets: Sheets, answers: str, limits: Limits) -> int:
     """One answers file: its report (text or JSON), and with --pdf its marked copy."""
     try:
-        report = check(sheet, answers, min_digits=args.min_digits, rtol=args.rtol, limits=limits)
+        sheet, doc, session, _variant = sheets.for_answers(answers)
+        report = check(sheet, doc, min_digits=args.min_digits, rtol=args.rtol, limits=limits, session=session)
     except SpecError as exc:
         return _bad(exc)
     except CheckFailed as exc:
@@ -68,12 +95,12 @@ def _marked(report: Report, out: str, answers: str, stream: Any) -> int:
         return EXIT_WRONG
 
 
-def run_class(args: Any, sheet: Any, files: list[str], limits: Limits) -> int:
+def run_class(args: Any, sheets: Sheets, files: list[str], limits: Limits) -> int:
     """Many answers files: a line each and the class summary (or JSON), --csv, --pdf marked copies and report."""
-    session = Session(limits)
-
     def grade_one(name: str) -> tuple[Report, str]:
-        return check(sheet, name, min_digits=args.min_digits, rtol=args.rtol, limits=limits, session=session), ""
+        sheet, doc, session, variant = sheets.for_answers(name)
+        report = check(sheet, doc, min_digits=args.min_digits, rtol=args.rtol, limits=limits, session=session)
+        return report, variant
     cohort = grade_class(grade_one, files)
     for g in cohort.files:
         for error in g.errors:

@@ -28,6 +28,8 @@ ROUNDED_COUNT = "a count or shape rounded: counts and shapes are right only when
 
 def read_answers(answers: Any, limits: Limits = DEFAULT) -> Document:
     """The answers file (safe YAML, size-limited) or a Python mapping, as a Document."""
+    if isinstance(answers, Document):
+        return answers
     if isinstance(answers, dict):
         return Document({str(k): v for k, v in answers.items()}, "<answers>")
     shown = str(answers)
@@ -53,6 +55,26 @@ class Session:
         if p.id not in self.trials:
             self.trials[p.id] = slips.Trials(p, solution, self.limits)
         return self.trials[p.id]
+
+
+META = ("variant", "seed")   # top-level keys of an answers file that say which variant it answers (§10)
+
+
+def answers_meta(doc: Document) -> tuple[str | None, int | None]:
+    """The `variant:` and `seed:` keys of an answers file (removed from its data), each None when absent."""
+    data = doc.data if isinstance(doc.data, dict) else {}
+    variant, seed = data.get("variant"), data.get("seed")
+    if isinstance(variant, (dict, list)) or isinstance(seed, (dict, list)):
+        return None, None   # a problem named `variant` or `seed`: not metadata
+    for key in META:
+        data.pop(key, None)
+    if seed is not None:
+        try:
+            seed = int(str(seed))
+        except ValueError:
+            raise SpecError(Message(f"seed: expected a whole number, got {describe(seed)}", doc.file,
+                                    doc.line(("seed",)))) from None
+    return (None if variant is None else str(variant)), seed
 
 
 def check(spec: Any, answers: Any, min_digits: int | None = None, rtol: Any = None,

@@ -81,7 +81,8 @@ def solve(p: Problem) -> Solution:
         s.step("Draw the mask", chain(Latex("u"), Latex(_draw_matrix(draws.tolist(), keep))),
                chain(Latex(rf"m = [u < {tex(keep)}]"), mask),
                text=f"Each unit is kept with probability $p = {tex(keep)}$, independently: draw $u$ uniformly "
-                    f"from [0, 1) with the problem's generator (numpy default_rng([seed, crc32(id)]), seed "
+                    f"from [0, 1) with the problem's generator (numpy default_rng([seed, crc32(id)"
+                    + (", crc32(variant)" if p.variant else "") + f"]), seed "
                     f"{p.seed}) and keep the unit when $u < p$. The draws are shown so the mask can be checked.")
     masked = _apply(p.fields.activations, mask, lambda a, m: a * m)
     output = _apply(masked, mask, lambda a, m: a / keep) if inverted else masked
@@ -158,7 +159,10 @@ def recompute(p: Problem) -> dict[str, Any]:
     if p.fields.mask is not None:
         m = np.array(p.fields.mask, dtype=float)
     else:
-        rng = np.random.default_rng([p.seed, zlib.crc32(p.id.encode("utf-8"))])
+        key = [p.seed, zlib.crc32(p.id.encode("utf-8"))]
+        if p.variant:   # SPEC §10: a variant's random masks use its own generator
+            key.append(zlib.crc32(p.variant.encode("utf-8")))
+        rng = np.random.default_rng(key)
         m = (rng.random(a.shape) < float(p.fields.keep_prob)).astype(float)
     out = a * m / (float(p.fields.keep_prob) if p.fields.inverted else 1.0)
     return {"mask": m, "output": out}
