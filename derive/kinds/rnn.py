@@ -37,18 +37,20 @@ def _article(cell: str) -> str:
     return "an" if cell in ("rnn", "lstm") else "a"
 
 
-def _rows_of(cell: str, k: int, stacked: str = "weight_ih_l0") -> str:
-    """`4·h rows: an lstm stacks its gates i, f, g, o …` (how the rows of a stacked weight are made)."""
+def _stacking(cell: str, k: int, h: int, torch_name: str, cols: str = "") -> str:
+    """`G·h × d with G·h = 3·2: a gru stacks its gates r, z, n as PyTorch's weight_ih_l0` (`h × d for an rnn
+    cell`); without `cols`, only how the G·h rows are made."""
     if k == 1:
-        return f"h rows for {_article(cell)} {cell} cell"
-    return f"{k}·h rows: {_article(cell)} {cell} stacks its gates {STACK[cell]} as PyTorch's {stacked}"
+        return f"h × {cols} for an rnn cell" if cols else f"h = {h}"
+    return ((f"G·h × {cols} with " if cols else "")
+            + f"G·h = {k}·{h}: {_article(cell)} {cell} stacks its gates {STACK[cell]} as PyTorch's {torch_name}")
 
 
 def _other_cell(rows: int, h: int, cell: str) -> str:
-    """` (8 = 4·h rows: the weights of an lstm)` when the rows fit another cell."""
+    """` (8 = 4·2 rows, the stacked weights of an lstm cell)` when the rows fit another cell."""
     for other, k in G.items():
         if other != cell and rows == k * h:
-            return f" ({rows} = {k}·{h} rows: the shape of {_article(other)} {other} cell's weights)"
+            return f" ({rows} = {k}·{h} rows, the stacked weights of {_article(other)} {other} cell)"
     return ""
 
 
@@ -57,10 +59,11 @@ def hidden_size(p: Problem) -> int:
     f = p.fields
     k, (rows, cols) = G[f.cell], F.shape(f.w_hh)
     if rows != k * cols:
-        from_ih = len(f.w_ih) // k if len(f.w_ih) % k == 0 else cols
-        how = _rows_of(f.cell, k, "weight_hh_l0")
-        raise p.error("w_hh", f"expected {k * from_ih}×{from_ih} (G·h × h with {how}; h = {from_ih}), "
-                              f"got {rows}×{cols}{_other_cell(rows, cols, f.cell)}")
+        h = len(f.w_ih) // k if len(f.w_ih) % k == 0 else cols
+        how = _stacking(f.cell, k, h, "weight_hh_l0", "h") + (f"; h = {h} from w_ih's {len(f.w_ih)} rows"
+                                                               if h != cols else "")
+        raise p.error("w_hh", f"expected {k * h}×{h} ({how}), got {rows}×{cols}"
+                              f"{_other_cell(rows, cols, f.cell)}")
     return cols
 
 
@@ -77,15 +80,16 @@ def validate(p: Problem) -> None:
     k = G[f.cell]
     if F.shape(f.w_ih) != (k * h, d):
         rows, cols = F.shape(f.w_ih)
-        raise p.error("w_ih", f"expected {k * h}×{d} (G·h × d with {_rows_of(f.cell, k)}; h = {h} from w_hh, "
-                              f"d = {d} from inputs), got {rows}×{cols}{_other_cell(rows, h, f.cell)}")
+        how = _stacking(f.cell, k, h, "weight_ih_l0", "d")
+        raise p.error("w_ih", f"expected {k * h}×{d} ({how}; h = {h} from w_hh, d = {d} from inputs), "
+                              f"got {rows}×{cols}{_other_cell(rows, h, f.cell)}")
     for name, other in (("b_ih", "b_hh"), ("b_hh", "b_ih")):
         if getattr(f, name) is not None and getattr(f, other) is None:
             raise p.error(name, f"b_ih and b_hh come together (PyTorch's bias=True) or not at all: "
                                 f"{other} is missing")
         if getattr(f, name) is not None and len(getattr(f, name)) != k * h:
-            how = _rows_of(f.cell, k, f"bias_{name[2:]}_l0").replace(" rows", "")
-            raise p.error(name, f"expected {k * h} numbers (G·h, {how}; h = {h}), got {len(getattr(f, name))}")
+            how = _stacking(f.cell, k, h, f"bias_{name[2:]}_l0")
+            raise p.error(name, f"expected {k * h} numbers ({how}), got {len(getattr(f, name))}")
     for name in ("h0", "c0"):
         if getattr(f, name) is not None and len(getattr(f, name)) != h:
             raise p.error(name, f"expected {h} numbers (h = {h}, the columns of w_hh), got {len(getattr(f, name))}")
