@@ -28,7 +28,14 @@ def _sympy(x: Any) -> Any:
 
 
 def _data(p: Problem) -> dict[str, Any]:
-    """The problem's numbers as mpmath arrays (call inside mpmath.workdps)."""
+    """The problem's numbers as mpmath arrays (made once per problem, inside mpmath.workdps)."""
+    if "_attention_data" not in p.__dict__:
+        p.__dict__["_attention_data"] = _make_data(p)
+    return p.__dict__["_attention_data"]
+
+
+def _make_data(p: Problem) -> dict[str, Any]:
+    """The problem's numbers as mpmath arrays."""
     su, f = C.setup(p), p.fields
     out = {"queries": C.MP.array(su.queries), "keys": C.MP.array(su.keys), "values": C.MP.array(su.values),
            "allowed": np.array(su.allowed, dtype=bool), "scale": C.mp_value(su.scale),
@@ -180,11 +187,11 @@ def follow(p: Problem, answer: str, given: Answers) -> Any:
     """An answer redone from a student's own earlier answers (SPEC §12), to 40 digits."""
     with mpmath.workdps(C.MP_DIGITS):
         data = _data(p)
-        base = C.engine(data["queries"], data["keys"], data["values"], data["allowed"], data["scale"],
-                        data["upstream"], C.MP)
+        base = _run(p, frozenset())
 
         def have(name: str) -> np.ndarray:
-            return C.MP.array(given[name]) if name in given else data.get(name, base.get(name))
+            return C.MP.array(given[name]) if name in given else data[name] if name in data else \
+                C.MP.array(base[name])
         value = _followed(answer, have, data)
         return None if value is None else _sympy(value)
 

@@ -9,7 +9,7 @@ import numpy as np
 
 from .. import fields as F
 from ..kind import AnswerSpec, Kind
-from ..latex import Latex
+from ..latex import Latex, tex
 from ..problem import Problem
 from ..slipkit import Answers
 from ..solution import Solution
@@ -150,10 +150,15 @@ def recompute(p: Problem) -> dict[str, Any]:
 
 
 def given(p: Problem) -> list[tuple[str, Latex]]:
-    """The data for the question sheet (the causal mask written out)."""
-    out = Kind.given(KIND, p)
-    if p.fields.causal:
-        out.append(("causal mask (1 = may attend)", T.mask_latex(C.allowed_of(p))))
+    """The data for the question sheet: the matrices given, the mask (a causal one written out), the scale."""
+    f = p.fields
+    out = [(name, tex(getattr(f, name))) for name in DIRECT + PROJECTED if getattr(f, name) is not None]
+    if f.mask is not None or f.causal:
+        out.append(("causal mask" if f.causal else "mask", T.mask_latex(C.allowed_of(p))))
+    if f.scale is not None:
+        out.append(("scale", tex(f.scale)))
+    if f.upstream is not None:
+        out.append(("upstream", tex(f.upstream)))
     return out
 
 

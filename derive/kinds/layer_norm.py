@@ -30,6 +30,11 @@ def _is_matrix(p: Problem) -> bool:
     return isinstance(p.fields.x[0], list)
 
 
+def _as_list(p: Problem, value: Any) -> list:
+    """A per-row answer as a list (a scalar for a vector x)."""
+    return list(value) if _is_matrix(p) else [value]
+
+
 def _rows(p: Problem, value: Any = None) -> list[list]:
     """A value shaped like x as a list of rows (a vector x is one row)."""
     value = p.fields.x if value is None else value
@@ -48,8 +53,10 @@ def _per_feature(p: Problem, name: str) -> list:
 
 
 def _is_zero(x: sympy.Expr) -> bool:
-    """Exactly zero (a closed form decided by SymPy)."""
-    return x == 0 or (not x.is_Rational and x.equals(0))
+    """Exactly zero (a closed form far from 0 numerically is not; near 0, SymPy decides)."""
+    if x.is_Rational or x.is_Float:
+        return x == 0
+    return abs(sympy.N(x, 30)) < sympy.Float("1e-20") and bool(x.equals(0))
 
 
 def _mean_var(row: list) -> tuple[sympy.Expr, sympy.Expr]:
@@ -211,11 +218,6 @@ def recompute(p: Problem) -> dict[str, Any]:
 
 # ---- slips ------------------------------------------------------------------------------------------
 
-def _as_list(p: Problem, value: Any) -> list:
-    """A per-row answer as a list (a scalar for a vector x)."""
-    return list(value) if _is_matrix(p) else [value]
-
-
 def _from_stats(p: Problem, means: list, denominators: list) -> Answers:
     """normalized = (x − μ)/denominator and output = γ ⊙ that + β (a zero denominator cannot have happened)."""
     if any(_is_zero(den) for den in denominators):
@@ -227,8 +229,6 @@ def _from_stats(p: Problem, means: list, denominators: list) -> Answers:
 def batch_axis(p: Problem, answers: Answers) -> list[Variant]:
     """Statistics over the batch (each feature over the samples, batch norm's) instead of over the features."""
     rows = _rows(p)
-    if len(rows) < 2:
-        return []
 
     def transform(p: Problem, a: Answers) -> Answers:
         cols = transposed(_rows(p))
@@ -241,7 +241,8 @@ def batch_axis(p: Problem, answers: Answers) -> list[Variant]:
             out.update(mean=[m for m, _ in stats], variance=[v for _, v in stats])
         return out
     return [Variant("the statistics taken over the batch (each feature's mean and variance over the samples, "
-                    "as batch norm does) instead of over each sample's features", transform=transform)]
+                    "as batch norm does) instead of over each sample's features", transform=transform)
+            ] if len(rows) > 1 else []
 
 
 def variance_for_std(p: Problem, answers: Answers) -> list[Variant]:
@@ -261,38 +262,33 @@ def std_for_variance(p: Problem, answers: Answers) -> list[Variant]:
 def unbiased(p: Problem, answers: Answers) -> list[Variant]:
     """Dividing by H − 1 (torch.var's default) instead of H."""
     h = len(_rows(p)[0])
-    if h < 2:
-        return []
 
     def transform(p: Problem, a: Answers) -> Answers:
         variances = [v * h / (h - 1) for v in _as_list(p, a["variance"])]
         out = _from_stats(p, _as_list(p, a["mean"]), [sympy.sqrt(v + p.fields.eps) for v in variances])
         return {**out, "variance": _shaped(p, variances)}
-    return [Variant(f"the sample variance (divided by H − 1 = {h - 1}, torch.var's default) used where layer norm "
-                    f"divides by H = {h}", transform=transform)]
+    return [] if h < 2 else [Variant(f"the sample variance (divided by H − 1 = {h - 1}, torch.var's default) used "
+                                     f"where layer norm divides by H = {h}", transform=transform)]
 
 
 def beta_sign(p: Problem, answers: Answers) -> list[Variant]:
     """y = γx̂ − β."""
-    if not nonzero(p.fields.beta):
-        return []
-    return [Variant("the sign of β flipped: y = γ·(normalized x) − β", modify=setting(beta=negated(p.fields.beta)))]
+    return [Variant("the sign of β flipped: y = γ·(normalized x) − β", modify=setting(beta=negated(p.fields.beta)))
+            ] if nonzero(p.fields.beta) else []
 
 
 def eps_forgotten(p: Problem, answers: Answers) -> list[Variant]:
     """√σ² instead of √(σ² + ε)."""
-    if p.fields.eps == 0:
-        return []
-    return [Variant(f"ε = {p.fields.eps} left out of √(σ² + ε)", modify=setting(eps=sympy.Integer(0)))]
+    eps = p.fields.eps
+    return [Variant(f"ε = {eps} left out of √(σ² + ε)", modify=setting(eps=sympy.Integer(0)))] if eps != 0 else []
 
 
 def mean_for_sum(p: Problem, answers: Answers) -> list[Variant]:
     """∂L/∂γ and ∂L/∂β averaged over the rows instead of summed."""
     n = len(_rows(p))
-    if "grad_beta" not in answers or n < 2:
-        return []
     return [Variant(f"∂L/∂γ and ∂L/∂β averaged over the {n} rows where they are summed",
-                    transform=lambda _p, a: {k: mapped(a[k], lambda v: v / n) for k in ("grad_gamma", "grad_beta")})]
+                    transform=lambda _p, a: {k: mapped(a[k], lambda v: v / n) for k in ("grad_gamma", "grad_beta")})
+            ] if "grad_beta" in answers and n > 1 else []
 
 
 def _grad_x_slip(words: str, ones: bool, direct: bool) -> Variant:
@@ -309,23 +305,26 @@ def _grad_x_slip(words: str, ones: bool, direct: bool) -> Variant:
 
 def stats_constant(p: Problem, answers: Answers) -> list[Variant]:
     """∂L/∂x = γ·g/√(σ² + ε): μ and σ² treated as constants."""
-    if "grad_x" not in answers:
-        return []
     return [_grad_x_slip("μ and σ² treated as constants in the backward pass: ∂L/∂x = γ·g/√(σ² + ε), the paths "
-                         "through the mean and the variance left out", ones=False, direct=True)]
+                         "through the mean and the variance left out", ones=False, direct=True)
+            ] if "grad_x" in answers else []
 
 
 def gamma_forgotten(p: Problem, answers: Answers) -> list[Variant]:
     """∂L/∂x̂ = g instead of γ ⊙ g."""
-    if "grad_x" not in answers or all(c == 1 for c in _per_feature(p, "gamma")):
-        return []
-    return [_grad_x_slip("γ left out of the backward pass: ∂L/∂x̂ taken as g instead of γ·g", ones=True, direct=False)]
+    happens = "grad_x" in answers and any(c != 1 for c in _per_feature(p, "gamma"))
+    return [_grad_x_slip("γ left out of the backward pass: ∂L/∂x̂ taken as g instead of γ·g", ones=True,
+                         direct=False)] if happens else []
 
 
 def follow(p: Problem, answer: str, given: Answers) -> Any:
     """An answer redone from a student's own mean, variance or normalized values (SPEC §12)."""
-    exact = solve(p).answers
-    have = {**exact, **given}
+    if "_exact" not in p.__dict__:
+        stats = [_mean_var(row) for row in _rows(p)]
+        xhat = [_normalize(r, m, v, p.fields.eps) for r, (m, v) in zip(_rows(p), stats)]
+        p.__dict__["_exact"] = {"mean": _shaped(p, [m for m, _ in stats]), "normalized": _shaped(p, xhat),
+                                "variance": _shaped(p, [v for _, v in stats])}
+    have = {**p.__dict__["_exact"], **given}
     means, variances = _as_list(p, have["mean"]), _as_list(p, have["variance"])
     if answer == "variance":
         return _shaped(p, [sympy.Add(*[(v - m) ** 2 for v in row]) / len(row) for row, m in zip(_rows(p), means)])
