@@ -34,6 +34,14 @@ def numeric(expr: sympy.Expr, digits: int) -> sympy.Float:
     return sympy.Float(high, digits)
 
 
+def value(expr: sympy.Expr, dps: int) -> mpmath.mpf:
+    """`expr` worked at `dps` digits, every node rounded there (no check: compare two precisions yourself).
+
+    Raises Unsupported for a node it does not evaluate (and mpmath's own errors: a zero division, a complex value).
+    """
+    return _value(expr, dps)
+
+
 @lru_cache(maxsize=CACHE)
 def _value(expr: sympy.Expr, dps: int) -> mpmath.mpf:
     """The value of one node at `dps` digits (children through the cache)."""

@@ -10,13 +10,16 @@ from ..latex import Latex, matrix, tex
 from ..problem import Problem
 from ..solution import Solution
 from . import _dense_show as D
+from . import _dense_exact as E
 from . import _graph as G
 from . import _layers as L
 from ._activations import SYMBOLS
-from ._backward import Backward
+from ._backward import Backward, differences
 
 FORMULAS = {
     "mse": r"\mathcal{L} = \frac{1}{NK}\sum_{n,k}(\hat{y}_{nk} - y_{nk})^2",
+    "half_mse": r"\mathcal{L} = \frac{1}{2NK}\sum_{n,k}(\hat{y}_{nk} - y_{nk})^2",
+    "l1": r"\mathcal{L} = \frac{1}{NK}\sum_{n,k}\lvert\hat{y}_{nk} - y_{nk}\rvert",
     "sse": r"\mathcal{L} = \sum_{n,k}(\hat{y}_{nk} - y_{nk})^2",
     "half_sse": r"\mathcal{L} = \frac{1}{2}\sum_{n,k}(\hat{y}_{nk} - y_{nk})^2",
     "cross_entropy": r"\mathcal{L} = \frac{1}{N}\sum_n \Bigl(\log\sum_k e^{z_{nk}} - z_{n,y_n}\Bigr)",
@@ -25,12 +28,35 @@ FORMULAS = {
 }
 OUTPUT_GRADS = {
     "mse": r"\frac{\partial\mathcal{L}}{\partial\hat{Y}} = \frac{2}{NK}(\hat{Y} - Y)",
+    "half_mse": r"\frac{\partial\mathcal{L}}{\partial\hat{Y}} = \frac{1}{NK}(\hat{Y} - Y)",
+    "l1": r"\frac{\partial\mathcal{L}}{\partial\hat{Y}} = \frac{1}{NK}\operatorname{sign}(\hat{Y} - Y)",
     "sse": r"\frac{\partial\mathcal{L}}{\partial\hat{Y}} = 2(\hat{Y} - Y)",
     "half_sse": r"\frac{\partial\mathcal{L}}{\partial\hat{Y}} = \hat{Y} - Y",
 }
 DERIVATIVES = {"linear": "1", "relu": r"1 \text{ if } z > 0 \text{ else } 0",
                "leaky_relu": r"1 \text{ if } z > 0 \text{ else } s",
                "sigmoid": r"\sigma(z)\bigl(1 - \sigma(z)\bigr)", "tanh": r"1 - \tanh^2(z)"}
+
+
+LOSS_WORDS = {
+    "mse": "The mean squared error averages over all N·K entries (PyTorch's MSELoss).",
+    "half_mse": "Half the mean squared error, ½·MSELoss, averaged over all N·K entries (the ½ cancels the 2 of "
+                "the derivative).",
+    "sse": "The sum of squared errors adds every entry.",
+    "half_sse": "Half the sum of squared errors (the ½ cancels the 2 of the derivative).",
+    "l1": "The mean absolute error averages $|\\hat{y} - y|$ over all N·K entries (PyTorch's L1Loss); "
+          "its derivative is $\\operatorname{sign}(\\hat{y} - y)/(NK)$, taken as 0 where $\\hat{y} = y$ exactly, "
+          "as PyTorch does ($\\operatorname{sign}(0) = 0$).",
+}
+
+
+def _ties(diff: list) -> str:
+    """Where ŷ = y exactly (l1's kink), said in words."""
+    ties = [(n, k) for n, row in enumerate(diff) for k, v in enumerate(row) if E.sign(v) == 0]
+    if not ties:
+        return ""
+    where = ", ".join(f"({n}, {k})" for n, k in ties[:8]) + (" …" if len(ties) > 8 else "")
+    return (f" Here $\\hat{{y}} = y$ exactly at (sample, output) {where}: the gradient there is 0.")
 
 
 def _m(x: Any, d: int) -> Latex:
@@ -41,12 +67,10 @@ def show_loss(s: Solution, p: Problem, out: list, z: list, y: list | None, class
     d, n, k = p.digits, len(out), len(out[0])
     lines = [D.eq(FORMULAS[p.fields.loss], back.loss, d=d)]
     text = f"N = {n} sample{'s' if n > 1 else ''}, K = {k} output{'s' if k > 1 else ''}. "
-    if p.fields.loss in ("mse", "sse", "half_sse"):
-        lines.insert(0, D.eq(r"\hat{Y} - Y", D.cat(_m(out, d), " - ", _m(y, d)),
-                             [[L.add(a, -t) for a, t in zip(ra, ry)] for ra, ry in zip(out, y)], d=d))
-        text += {"mse": "The mean squared error averages over all N·K entries (PyTorch's MSELoss).",
-                 "sse": "The sum of squared errors adds every entry.",
-                 "half_sse": "Half the sum of squared errors (the ½ cancels the 2 of the derivative)."}[p.fields.loss]
+    if p.fields.loss in LOSS_WORDS:
+        diff = differences(out, y)
+        lines.insert(0, D.eq(r"\hat{Y} - Y", D.cat(_m(out, d), " - ", _m(y, d)), diff, d=d))
+        text += LOSS_WORDS[p.fields.loss] + (_ties(diff) if p.fields.loss == "l1" else "")
     elif p.fields.loss == "cross_entropy":
         text += ("Cross-entropy of the logits $z$ (the last layer is linear), mean over the samples, as "
                  "PyTorch's CrossEntropyLoss; targets are class indices from 0: "
@@ -137,33 +161,54 @@ def _show_backward_layer(s: Solution, p: Problem, layers: list[L.Layer], i: int,
 
 def show_update(s: Solution, p: Problem, layers: list[L.Layer], back: Backward, new_w: list, new_b: list) -> None:
     d, eta = p.digits, tex(p.fields.learning_rate)
+    lam = p.fields.weight_decay if p.fields.weight_decay else None
     lines = []
     for i, layer in enumerate(layers):
         k = i + 1
-        lines.append(D.eq(rf"{D.sup('W', k)} \leftarrow {D.sup('W', k)} - \eta\,\frac{{\partial\mathcal{{L}}}}"
-                          rf"{{\partial {D.sup('W', k)}}}",
-                          D.cat(matrix(layer.weights), f" - {eta}", _m(back.grad_w[i], d)), new_w[i], d=d))
+        lines.append(_update_line(D.sup("W", k), matrix(layer.weights), back.grad_w[i], new_w[i], eta, lam, d))
         if layer.bias is not None:
-            bname = D.sup(r"\mathbf{b}", k)
-            lines.append(D.eq(rf"{bname} \leftarrow {bname} - \eta\,"
-                              rf"\frac{{\partial\mathcal{{L}}}}{{\partial {bname}}}",
-                              D.cat(matrix([layer.bias]), f" - {eta}", _m([back.grad_b[i]], d)), [new_b[i]], d=d))
+            lines.append(_update_line(D.sup(r"\mathbf{b}", k), matrix([layer.bias]), [back.grad_b[i]], [new_b[i]],
+                                      eta, lam, d))
+    text = (f"One plain gradient-descent step with learning rate $\\eta = {eta}$" if lam is None else
+            f"One gradient-descent step with learning rate $\\eta = {eta}$ and weight decay $\\lambda = {tex(lam)}$: "
+            "$\\lambda$ times each parameter is added to its gradient before the step, biases included, as "
+            "torch.optim.SGD's weight_decay (the gradients above stay the loss's own)")
     s.step("Gradient-descent update", *lines,
-           text=f"One plain gradient-descent step with learning rate $\\eta = {eta}$"
-                + ("; layers without a bias have nothing to update there." if any(l.bias is None for l in layers)
-                   else "."))
+           text=text + ("; layers without a bias have nothing to update there." if any(l.bias is None for l in layers)
+                        else "."))
+
+
+def _update_line(name: str, before: Latex, grad: list, after: list, eta: str, lam: Any, d: int) -> Latex:
+    """`W ← W − η ∂L/∂W = … = new` (with weight decay: `W ← W − η (∂L/∂W + λW)`)."""
+    partial = rf"\frac{{\partial\mathcal{{L}}}}{{\partial {name}}}"
+    if lam is None:
+        return D.eq(rf"{name} \leftarrow {name} - \eta\,{partial}", D.cat(before, f" - {eta}", _m(grad, d)), after,
+                    d=d)
+    return D.eq(rf"{name} \leftarrow {name} - \eta\left({partial} + \lambda {name}\right)",
+                D.cat(before, f" - {eta}", r"\left(", _m(grad, d), f" + {tex(lam)}", before, r"\right)"), after, d=d)
+
+
+def show_inputs(s: Solution, p: Problem, layers: list[L.Layer], back: Backward) -> None:
+    """∂L/∂X = Δ^{[1]} W^{[1]}: the gradient carried one step further, to the inputs."""
+    d = p.digits
+    line = D.eq(r"\frac{\partial\mathcal{L}}{\partial X} = \Delta^{[1]} W^{[1]}",
+                D.cat(_m(back.deltas[0], d), r"\,", matrix(layers[0].weights)), back.grad_x, d=d)
+    s.step("Backward: the inputs", line,
+           text="The chain rule one step further: the gradient of the loss with respect to the inputs is layer 1's "
+                "$\\Delta$ times its weights, one row per sample, like $X$ (as autograd gives for X with "
+                "requires_grad).")
 
 
 def graph(layers: list[L.Layer], x: list, zs: list, acts: list, y: list | None, classes, back: Backward,
           p: Problem) -> Latex:
     """The chain of nodes for _graph.figure."""
-    chain: list = [G.Val("x", "X", G.as_sym(x), None, "data")]
+    chain: list = [G.Val("x", "X", G.as_sym(x), G.as_sym(back.grad_x) if p.fields.grad_inputs else None, "data")]
     side: dict[str, G.Val] = {}
     nl = len(layers)
     for i, layer in enumerate(layers):
         k = i + 1
         delta = back.deltas[i]
-        wxt = [[L.dot([L.frac(w) for w in wr], sample) for wr in layer.weights] for sample in
+        wxt = [[E.dot(E.rows([wr])[0], sample) for wr in layer.weights] for sample in
                (x if i == 0 else acts[i - 1])]
         chain.append(G.Op(f"mm{k}", r"$\times$"))
         side[f"mm{k}"] = G.Val(f"w{k}", D.sup("W", k), G.as_sym(layer.weights), G.as_sym(back.grad_w[i]), "param")
@@ -180,7 +225,8 @@ def graph(layers: list[L.Layer], x: list, zs: list, acts: list, y: list | None, 
             chain.append(G.Op(f"f{k}", "$" + SYMBOLS[layer.activation].replace(r"\operatorname", r"\mathrm") + "$"))
             chain.append(G.Val(f"a{k}", D.sup("A", k) + (r" = \hat{Y}" if last else ""), G.as_sym(acts[i]),
                                G.as_sym(back.upstream[i])))
-    chain.append(G.Op("loss", {"mse": "MSE", "sse": "SSE", "half_sse": r"$\frac{1}{2}$SSE", "cross_entropy": "CE",
+    chain.append(G.Op("loss", {"mse": "MSE", "half_mse": r"$\frac{1}{2}$MSE", "sse": "SSE",
+                               "half_sse": r"$\frac{1}{2}$SSE", "l1": "L1", "cross_entropy": "CE",
                                "bce": "BCE"}[p.fields.loss]))
     targets = [[c] for c in classes] if classes is not None else y
     side["loss"] = G.Val("y", "Y" if classes is None else r"\mathbf{y}", G.as_sym(targets), None, "data")
@@ -196,18 +242,20 @@ def answers(s: Solution, layers: list[L.Layer], acts: list, back: Backward, new_
     D.answer(s, "grad_biases", back.grad_b, r"\partial\mathcal{L}/\partial\mathbf{b}^{[1]}, \dots", per_layer=True)
     D.answer(s, "updated_weights", new_w, r"W^{[1]}_{\text{new}}, \dots", per_layer=True)
     D.answer(s, "updated_biases", new_b, r"\mathbf{b}^{[1]}_{\text{new}}, \dots", per_layer=True)
+    if s.problem.fields.grad_inputs:
+        D.answer(s, "grad_inputs", back.grad_x, r"\partial\mathcal{L}/\partial X")
 
 
 def notes(s: Solution, layers: list[L.Layer], zs: list, back: Backward) -> None:
     """Why the gradients vanish (when they do), and where a ReLU sat exactly at its kink."""
-    all_zero = all(L.sign(v) == 0 for v in G.flat(back.deltas[-1]))
+    all_zero = all(E.sign(v) == 0 for v in G.flat(back.deltas[-1]))
     if all_zero:
         why = ("every output already equals its target, so the output gradient is 0 for every sample"
-               if all(L.sign(v) == 0 for v in G.flat(back.out_grad)) else
+               if all(E.sign(v) == 0 for v in G.flat(back.out_grad)) else
                "the gradient at the output is 0 for every sample")
         s.note(f"All gradients are 0: {why}. Every gradient further back is a product with it (the chain rule), "
                "so every upstream gradient vanishes, and the update leaves every weight and bias unchanged. "
-               + (f"The loss is {'0' if L.sign(back.loss) == 0 else 'at a stationary point'}."))
+               + (f"The loss is {'0' if E.sign(back.loss) == 0 else 'at a stationary point'}."))
     for layer, z in zip(layers, zs):
         if layer.activation in ("relu", "leaky_relu"):
             zeros = G.zero_positions(z)

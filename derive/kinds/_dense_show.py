@@ -9,6 +9,7 @@ import sympy
 from ..latex import Latex, decimals, is_plain, matrix, tex
 from ..problem import Problem
 from ..solution import Solution
+from . import _dense_exact as E
 from . import _layers as L
 from ._activations import RULES, SYMBOLS
 
@@ -22,17 +23,30 @@ def shaped(rows: list[list], vector: bool) -> list:
 
 def shown(x: Any, d: int) -> tuple[Latex, bool]:
     """A value as the key writes it inside a chain: (LaTeX, True when only its decimals are shown)."""
-    x = L.to_sympy(x)
+    x = E.to_sympy(x)
     flat = [v for v in _flat(x) if v is not None]
     if all(is_plain(v) for v in flat):
         return tex(x), False
     if any(isinstance(v, sympy.Float) for v in flat):
         return decimals(x, d), True
-    exact = tex(x)
-    cells = [len(tex(v)) for v in flat]
-    if len(exact) > LONG_EXACT or max(cells) > LONG_CELL:
-        return decimals(x, d), True
-    return exact, False
+    exact = _short_exact(x)
+    return (decimals(x, d), True) if exact is None else (exact, False)
+
+
+def _short_exact(x: Any) -> Latex | None:
+    """The exact LaTeX of a value, or None once it is too long to read (printing stops there: a long matrix of
+    exact expressions is not printed whole just to be measured)."""
+    state = {"total": 0, "long": False}
+
+    def cell(v: Any) -> Latex:
+        if state["long"]:
+            return Latex("")
+        text = tex(v)
+        state["total"] += len(text)
+        state["long"] = len(text) > LONG_CELL or state["total"] > LONG_EXACT
+        return text
+    text = matrix(x, cell) if isinstance(x, list) else cell(x)
+    return None if state["long"] or len(text) > LONG_EXACT else text
 
 
 def value(x: Any, d: int) -> Latex:
@@ -40,9 +54,9 @@ def value(x: Any, d: int) -> Latex:
     text, approximate = shown(x, d)
     if approximate:
         return Latex(r"\approx " + text)
-    if all(is_plain(v) for v in _flat(L.to_sympy(x)) if v is not None):
+    if all(is_plain(v) for v in _flat(E.to_sympy(x)) if v is not None):
         return text
-    return Latex(text + r" \approx " + decimals(L.to_sympy(x), d))
+    return Latex(text + r" \approx " + decimals(E.to_sympy(x), d))
 
 
 def eq(*parts: Any, d: int) -> Latex:
@@ -171,7 +185,7 @@ def show_layer(s: Solution, layer: L.Layer, a_prev: list, z: list, a: list, vect
             + ("." if vector else f"; row $n$ of $Z^{{[{k}]}}$ is sample $n$, and the bias row is added to every "
                                   "row (as nn.Linear computes $XW^\\top + b$)."))
     lines = [Latex(shape), eq(zs, numbers, shaped(z, vector), d=d)]
-    if layer.activation == "softmax" and not L.is_approx(z):
+    if layer.activation == "softmax" and not E.is_approx(z):
         lines.extend(softmax_lines(zs, a_name, z, a, vector, d))
     elif layer.activation != "linear":
         lines.append(eq(a_name, f"{act}({zs})", shaped(a, vector), d=d))
@@ -180,7 +194,7 @@ def show_layer(s: Solution, layer: L.Layer, a_prev: list, z: list, a: list, vect
 
 def softmax_lines(zs: str, a_name: str, z: list, a: list, vector: bool, d: int) -> list[Latex]:
     """S = Σ e^z (per sample), then a = e^z / S, written with S so the exact values stay readable."""
-    exps = [[sympy.exp(L.sym(v)) for v in row] for row in z]
+    exps = [[sympy.exp(E.sym(v)) for v in row] for row in z]
     sums = [sympy.Add(*row) for row in exps]
     if vector:
         total = Latex(" + ".join(tex(e) for e in exps[0]))
@@ -192,19 +206,19 @@ def softmax_lines(zs: str, a_name: str, z: list, a: list, vector: bool, d: int) 
         cells = [[Latex(rf"\frac{{{tex(e)}}}{{s_{{{n}}}}}") for e in row] for n, row in enumerate(exps)]
         shown = rf"\Bigl(\frac{{e^{{z_{{nj}}}}}}{{s_n}}\Bigr)"
     lines.append(Latex(rf"{a_name} = \operatorname{{softmax}}({zs}) = {shown} = {matrix(cells)} \approx "
-                       + decimals(L.to_sympy(shaped(a, vector)), d)))
+                       + decimals(E.to_sympy(shaped(a, vector)), d)))
     return lines
 
 
 def per_layer(values: list[list[list]], vector: bool) -> list:
     """Per-layer N × units values as answers: a vector per layer for one sample given as a vector."""
-    return [L.to_sympy(v[0] if vector else v) for v in values]
+    return [E.to_sympy(v[0] if vector else v) for v in values]
 
 
 def answer(s: Solution, name: str, value: Any, symbol: str, per_layer: bool = False) -> None:
     """Record an answer; once any entry is carried as a decimal the answer is marked approximate (≈).
     The answers box shows a long or carried value by its decimals (its exact form is in the JSON)."""
-    value, approximate = L.settle(L.to_sympy(value))
+    value, approximate = E.settle(value)
     parts = value if per_layer else [value]
     shown_parts = [shown(v, s.problem.digits) if v is not None else (tex(None), False) for v in parts]
     display = None

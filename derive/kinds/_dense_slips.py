@@ -10,7 +10,9 @@ from typing import Any, Callable
 
 from ..problem import Problem
 from ..slipkit import Answers, Slip, Variant, negated, nonzero, setting, transposed
-from ._layers import RANDOM
+from . import _dense_exact as E
+from ._backward import step
+from ._dense_parse import RANDOM
 
 
 def frozen(layers: list[dict], answers: Answers) -> list[dict]:
@@ -67,7 +69,7 @@ def weight_transpose(p: Problem, answers: Answers) -> list[Variant]:
     return out
 
 
-SQUARED = {"mse": "the mean of (ŷ − y)²", "sse": "the sum of (ŷ − y)²",
+SQUARED = {"mse": "the mean of (ŷ − y)²", "half_mse": "1/2 the mean of (ŷ − y)²", "sse": "the sum of (ŷ − y)²",
            "half_sse": "1/2 the sum of (ŷ − y)²"}
 
 
@@ -98,10 +100,71 @@ def step_sign(p: Problem, answers: Answers) -> list[Variant]:
                                              "updated_biases": _stepped_back(a["biases"], a["updated_biases"])})]
 
 
+def _updates(p: Problem, a: Answers, step: Callable[[Any, Any, Any, Any], Any], gw: Any = None,
+             gb: Any = None) -> Answers:
+    """updated_weights and updated_biases redone as step(before, gradient, η, λ) from the exact answers (the
+    gradients `gw`, `gb` when given, else the exact ones)."""
+    eta, lam = E.num(p.fields.learning_rate), E.num(p.fields.weight_decay or 0)
+
+    def redo(before: Any, g: Any) -> Any:
+        if before is None or g is None:
+            return None
+        if isinstance(before, list):
+            return [redo(b, gv) for b, gv in zip(before, g)]
+        return step(E.num(before), E.num(g), eta, lam)
+    return {"updated_weights": E.to_sympy(redo(a["weights"], a["grad_weights"] if gw is None else gw)),
+            "updated_biases": E.to_sympy(redo(a["biases"], a["grad_biases"] if gb is None else gb))}
+
+
+def _plain(b: Any, g: Any, eta: Any, lam: Any) -> Any:
+    return E.sub(b, E.mul(eta, g))
+
+
+def _decay_after(b: Any, g: Any, eta: Any, lam: Any) -> Any:
+    return E.mul(E.sub(E.ONE, E.mul(eta, lam)), E.sub(b, E.mul(eta, g)))
+
+
+def _decay_without_lr(b: Any, g: Any, eta: Any, lam: Any) -> Any:
+    return E.sub(E.sub(b, E.mul(eta, g)), E.mul(lam, b))
+
+
+def weight_decay(p: Problem, answers: Answers) -> list[Variant]:
+    """Weight decay left out of the update, applied after the step, or not scaled by the learning rate."""
+    if "updated_weights" not in answers or not p.fields.weight_decay:
+        return []
+    out = [Variant("weight decay left out of the update: W − η·∂L/∂W instead of W − η·(∂L/∂W + λW)",
+                   transform=lambda q, a: _updates(q, a, _plain)),
+           Variant("weight decay applied after the step: (W − η·∂L/∂W)(1 − ηλ) instead of W − η·(∂L/∂W + λW)",
+                   transform=lambda q, a: _updates(q, a, _decay_after)),
+           Variant("weight decay not scaled by the learning rate: W − η·∂L/∂W − λW",
+                   transform=lambda q, a: _updates(q, a, _decay_without_lr))]
+    if any(nonzero(b) for b in answers["biases"] if b is not None):
+        out.append(Variant("weight decay left off the biases (it applies to every parameter, as torch.optim.SGD's "
+                           "weight_decay)", transform=lambda q, a: {"updated_biases": _updates(q, a, _plain)[
+                               "updated_biases"]}))
+    return out
+
+
+def l1_sign(p: Problem, answers: Answers) -> list[Variant]:
+    """The gradient of |ŷ − y| taken as sign(y − ŷ): every gradient's sign flipped."""
+    if p.fields.loss != "l1":
+        return []
+
+    def transform(q: Problem, a: Answers) -> Answers:
+        flipped = {n: negated(a[n]) for n in ("grad_weights", "grad_biases", "grad_inputs") if n in a}
+        return {**flipped, **_updates(q, a, step, flipped["grad_weights"], flipped["grad_biases"])}
+    return [Variant("the sign of the l1 gradient reversed: sign(y − ŷ) used for the derivative of |ŷ − y|",
+                    transform=transform)]
+
+
 RELU_SKIPPED = Slip("relu_skipped", "ReLU skipped", relu_skipped)
 BIAS_SIGN = Slip("bias_sign", "the sign of a bias flipped", bias_sign)
 WEIGHT_TRANSPOSE = Slip("weight_transpose", "the transpose of a weight matrix used", weight_transpose)
 LOSS_MEAN_SUM = Slip("loss_mean_sum", "the mean instead of the sum (or the reverse, or 1/2 forgotten) in the loss",
                      loss_mean_sum)
 STEP_SIGN = Slip("step_sign", "the learning-rate step added instead of subtracted", step_sign)
+WEIGHT_DECAY = Slip("weight_decay", "weight decay left out of the update, applied after the step, not scaled by "
+                    "the learning rate, or left off the biases", weight_decay)
+L1_SIGN = Slip("l1_sign", "the sign of the l1 loss's gradient reversed", l1_sign)
 DENSE = (RELU_SKIPPED, BIAS_SIGN, WEIGHT_TRANSPOSE)   # the slips of every dense kind
+BACKPROP_SLIPS = DENSE + (LOSS_MEAN_SUM, STEP_SIGN, WEIGHT_DECAY, L1_SIGN)

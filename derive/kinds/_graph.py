@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..latex import Latex, decimal, is_plain, tex
-from . import _layers as L
+from . import _dense_exact as E
 
 ROW_WIDTH = 16.8     # cm of one row of the figure before it wraps to the next
 VALUE_W, OP_W, GAP = 1.1, 0.62, 0.3
@@ -53,7 +53,7 @@ def _shape_tex(x: Any) -> str:
 
 
 def _cell(v: Any, d: int) -> str:
-    v = L.sym(v)
+    v = E.sym(v)
     return tex(v) if is_plain(v) else decimal(v, d)
 
 
@@ -187,10 +187,10 @@ def table(nodes: list[Val], digits: int) -> str:
 
 def zero_positions(z: list[list]) -> list[tuple[int, int]]:
     """(sample, unit) where a pre-activation is exactly 0."""
-    return [(n, j) for n, row in enumerate(z) for j, v in enumerate(row) if L.sign(v) == 0]
+    return [(n, j) for n, row in enumerate(z) for j, v in enumerate(row) if E.sign(v) == 0]
 
 
 def as_sym(x: Any) -> Any:
     """Values as SymPy for display."""
-    return L.to_sympy(x) if x is not None else None
+    return E.to_sympy(x) if x is not None else None
 

@@ -1,4 +1,6 @@
-"""Dense layers shared by `forward` and `backprop`: parsing, shape checks, random draws (SPEC §8)."""
+"""Dense layers shared by `forward` and `backprop`: shape checks and random draws (SPEC §8); and the exact helpers
+other kinds use (values Fraction or SymPy, a big expression carried as a SymPy Float; the dense kinds themselves
+work through `_dense_exact`, which also carries values without building them)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -9,101 +11,11 @@ import numpy as np
 import sympy
 
 from .. import fields as F
-from ..numbers import describe, to_number
+from ..numbers import to_number
 from ..problem import Problem
-from ._activations import ACTIVATIONS
-
-LAYOUTS = ("out_in", "in_out")
-RANDOM = "random"
-DEFAULT_SLOPE = sympy.Rational(1, 100)
-MAX_DECIMALS = 15
-
-
-def _random_or(parser):
-    """A parser that also accepts the word `random`."""
-    def parse(value: Any, ctx: F.Ctx) -> Any:
-        if isinstance(value, str):
-            if str(value) == RANDOM:
-                return RANDOM
-            raise ctx.error(f"expected {parser.__doc__} or random, got {describe(value)}"
-                            f"{F.suggest(str(value), [RANDOM])}")
-        return parser(value, ctx)
-    return parse
-
-
-def _matrix(value: Any, ctx: F.Ctx) -> list:
-    """a matrix"""
-    return F.matrix(value, ctx)
-
-
-def _vector(value: Any, ctx: F.Ctx) -> list:
-    """a vector"""
-    return F.vector(value, ctx)
-
-
-def _units(value: Any, ctx: F.Ctx) -> int:
-    """A positive number of units, within the matrix-side limit."""
-    n = F.positive_int(value, ctx)
-    if n > ctx.limits.matrix_side:
-        raise ctx.error(f"{n} units is more than the limit of {ctx.limits.matrix_side} (limit 'matrix_side')")
-    return n
-
-
-LAYER = F.table(
-    units=F.Field(_units),
-    activation=F.Field(F.choice(*ACTIVATIONS), "linear"),
-    slope=F.Field(F.number),
-    weights=F.Field(_random_or(_matrix), required=True),
-    bias=F.Field(_random_or(_vector)),
-    layout=F.Field(F.choice(*LAYOUTS), "out_in"),
-)
-
-INIT = F.table(
-    distribution=F.Field(F.choice("uniform", "normal"), "uniform"),
-    low=F.Field(F.number), high=F.Field(F.number),
-    mean=F.Field(F.number), std=F.Field(F.nonnegative),
-    decimals=F.Field(F.nonnegative_int, 1),
-)
-
-
-def parse_layers(value: Any, ctx: F.Ctx) -> list[dict]:
-    """A non-empty list of layer mappings, at most `layers` of them."""
-    if not isinstance(value, list) or not value:
-        raise ctx.error(f"expected a non-empty list of layers, got {describe(value) if value != [] else '[]'}")
-    if len(value) > ctx.limits.layers:
-        raise ctx.error(f"{len(value)} layers is more than the limit of {ctx.limits.layers} (limit 'layers')")
-    layers = [F.read_mapping(raw, ctx.child(i), LAYER, what="layer field") for i, raw in enumerate(value)]
-    for i, layer in enumerate(layers):
-        if layer["slope"] is not None and layer["activation"] != "leaky_relu":
-            raise ctx.child(i).child("slope").error(
-                f"slope is only for leaky_relu (this layer's activation is {layer['activation']})")
-        if layer["activation"] == "softmax" and i != len(layers) - 1:
-            raise ctx.child(i).child("activation").error(
-                f"softmax is only for the last layer (layer {i} of {len(layers)} is hidden)")
-    return layers
-
-
-def parse_init(value: Any, ctx: F.Ctx) -> dict:
-    """`init: {distribution, low, high, mean, std, decimals}` with SPEC defaults."""
-    init = F.read_mapping(value, ctx, INIT, what="init field")
-    uniform = init["distribution"] == "uniform"
-    for name in ("mean", "std") if uniform else ("low", "high"):
-        if init[name] is not None:
-            raise ctx.child(name).error(f"{name} is for distribution: {'normal' if uniform else 'uniform'} "
-                                        f"(this init is {init['distribution']})")
-    defaults = {"low": -1, "high": 1} if uniform else {"mean": 0, "std": 1}
-    for name, default in defaults.items():
-        if init[name] is None:
-            init[name] = sympy.Integer(default)
-    if uniform and init["low"] >= init["high"]:
-        raise ctx.child("high").error(f"high must be above low ({init['low']}), got {init['high']}")
-    if init["decimals"] > MAX_DECIMALS:
-        raise ctx.child("decimals").error(f"at most {MAX_DECIMALS} decimals, got {init['decimals']}")
-    return init
-
-
-DEFAULT_INIT = {"distribution": "uniform", "low": sympy.Integer(-1), "high": sympy.Integer(1),
-                "mean": None, "std": None, "decimals": 1}
+from . import _dense_exact as E
+from ._dense_parse import (DEFAULT_INIT, DEFAULT_SLOPE, INIT, LAYER, LAYOUTS, MAX_DECIMALS, RANDOM,  # noqa: F401
+                           parse_init, parse_layers)
 
 
 @dataclass
@@ -114,9 +26,9 @@ class Layer:
     units: int
     inputs: int
     activation: str
-    slope: sympy.Rational | None
-    weights: list[list[sympy.Rational]]
-    bias: list[sympy.Rational] | None
+    slope: sympy.Expr | None
+    weights: list[list[sympy.Expr]]
+    bias: list[sympy.Expr] | None
     drawn_weights: bool = False
     drawn_bias: bool = False
     layout: str = "out_in"
@@ -362,22 +274,9 @@ def derivative(name: str, z: list, a: list, slope: Any = None) -> list:
     raise ValueError(name)
 
 
-def forward_pass(layers: list[Layer], x: list[list]) -> tuple[list, list]:
-    """Z and A of every layer (each N × units, values Fraction or SymPy); x is N × inputs (Fractions)."""
-    zs, as_, a = [], [], x
-    for layer in layers:
-        w = [[frac(v) for v in row] for row in layer.weights]
-        b = [frac(v) for v in layer.bias] if layer.bias is not None else None
-        z = []
-        for sample in a:
-            row = [dot(wr, sample) for wr in w]
-            z.append([add(v, bj) for v, bj in zip(row, b)] if b is not None else row)
-        a = [activate(layer.activation, row, layer.slope) for row in z]
-        zs.append(z)
-        as_.append(a)
-    return zs, as_
+forward_pass = E.forward_pass   # Z and A of every layer, in the dense kinds' values
 
 
-def inputs_as_fractions(rows: list[list[sympy.Rational]]) -> list[list[Fraction]]:
-    """The spec's exact inputs as Fractions."""
-    return [[frac(v) for v in row] for row in rows]
+def inputs_as_fractions(rows: list[list[sympy.Expr]]) -> list[list[Any]]:
+    """The spec's exact inputs as the dense kinds' values (Fractions; a closed form stays SymPy)."""
+    return E.rows(rows)

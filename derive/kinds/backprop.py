@@ -1,10 +1,7 @@
 """Kind `backprop`: forward pass on a batch, the loss, the backward pass by the chain rule, one SGD step."""
 from __future__ import annotations
 
-from fractions import Fraction
 from typing import Any
-
-import numpy as np
 
 from .. import fields as F
 from ..kind import AnswerSpec, Kind
@@ -12,20 +9,37 @@ from ..latex import Latex, tex
 from ..problem import Problem
 from ..solution import Solution
 from . import _backprop_steps as S
+from . import _dense_exact as E
+from . import _dense_num as N
 from . import _dense_show as D
 from . import _layers as L
-from . import forward as FW
-from ._backward import backward, update
-from ._dense_slips import DENSE, LOSS_MEAN_SUM, STEP_SIGN
+from ._backward import backward, step, update
+from ._dense_recompute import recompute
+from ._dense_slips import BACKPROP_SLIPS
 
-LOSSES = ("mse", "sse", "half_sse", "cross_entropy", "bce")
+LOSSES = ("mse", "half_mse", "sse", "half_sse", "l1", "cross_entropy", "bce")
+ALSO_CALLED = {"mae": "l1", "l1_loss": "l1", "mean_absolute_error": "l1", "l2": "mse", "mse_loss": "mse",
+               "mean_squared_error": "mse", "ce": "cross_entropy", "crossentropy": "cross_entropy",
+               "nll": "cross_entropy", "bce_with_logits": "bce", "binary_cross_entropy": "bce"}
+
+
+def parse_loss(value: Any, ctx: F.Ctx) -> str:
+    """One of LOSSES; a loss in capitals or by another common name (mae, l2, ce, …) is suggested by its name here."""
+    word = value if isinstance(value, str) else ""
+    meant = ALSO_CALLED.get(word.lower(), word.lower() if word.lower() in LOSSES else None)
+    if word not in LOSSES and meant is not None:
+        raise ctx.error(f"expected one of {', '.join(LOSSES)}, got {word!r} (did you mean {meant!r}?)")
+    return F.choice(*LOSSES)(value, ctx)
+
 
 FIELDS = F.table(
     inputs=F.Field(F.matrix, required=True),
     targets=F.Field(F.vector_or_matrix, required=True),
     layers=F.Field(L.parse_layers, required=True),
-    loss=F.Field(F.choice(*LOSSES), required=True),
+    loss=F.Field(parse_loss, required=True),
     learning_rate=F.Field(F.positive, required=True),
+    weight_decay=F.Field(F.nonnegative),
+    grad_inputs=F.Field(F.boolean, False),
     init=F.Field(L.parse_init),
 )
 
@@ -80,23 +94,31 @@ def _check_targets(p: Problem, n: int, k: int) -> None:
                                   f"bce targets must lie between 0 and 1, got {v}")
 
 
-def target_rows(p: Problem) -> list[list[Fraction]]:
-    """Targets as N × K Fractions (class indices for cross_entropy stay a list of ints)."""
+def target_rows(p: Problem) -> list[list]:
+    """Targets as N × K exact values (Fractions; a closed form stays SymPy)."""
     t = p.fields.targets
-    rows = t if isinstance(t[0], list) else [[v] for v in t]
-    return [[L.frac(v) for v in row] for row in rows]
+    return E.rows(t if isinstance(t[0], list) else [[v] for v in t])
+
+
+def decay(p: Problem) -> Any:
+    """The weight decay λ (0 when not given)."""
+    return p.fields.weight_decay if p.fields.weight_decay is not None else 0
 
 
 # ---- the worked solution ----------------------------------------------------------------------------
 
 def solve(p: Problem) -> Solution:
-    """Forward, loss, backward (δ, ∂L/∂W = δᵀa, ∂L/∂b), the graph, the update."""
+    """Forward, loss, backward (δ, ∂L/∂W = δᵀa, ∂L/∂b, ∂L/∂X), the graph, the update."""
+    return N.escalating(lambda: _solve(p))
+
+
+def _solve(p: Problem) -> Solution:
     s = Solution(p)
     d = p.digits
-    x = L.inputs_as_fractions(p.fields.inputs)
+    x = E.rows(p.fields.inputs)
     layers = L.resolve(p, len(x[0]))
     D.show_network(s, p, layers, False, len(x))
-    zs, acts = L.forward_pass(layers, x)
+    zs, acts = E.forward_pass(layers, x)
     prev = x
     for layer, z, a in zip(layers, zs, acts):
         D.show_layer(s, layer, prev, z, a, False, d)
@@ -106,7 +128,9 @@ def solve(p: Problem) -> Solution:
     back = backward(layers, x, zs, acts, y, p.fields.loss, classes)
     S.show_loss(s, p, acts[-1], zs[-1], y, classes, back)
     S.show_backward(s, p, layers, x, zs, acts, back)
-    new_w, new_b = update(layers, back, p.fields.learning_rate)
+    if p.fields.grad_inputs:
+        S.show_inputs(s, p, layers, back)
+    new_w, new_b = update(layers, back, p.fields.learning_rate, decay(p))
     S.show_update(s, p, layers, back, new_w, new_b)
     s.step("The computational graph",
            text="Each box is a value, each circle an operation; parameters and targets enter from above. Data "
@@ -122,78 +146,42 @@ def given(p: Problem) -> list[tuple[str, Latex]]:
     """The data of the problem for the question sheet."""
     layers = L.resolve(p, len(p.fields.inputs[0]))
     f = p.fields
-    return ([("inputs", tex(f.inputs)), ("targets", tex(f.targets))] + D.given_layers(p, layers)
-            + [("loss", Latex(r"\text{%s}" % f.loss.replace("_", r"\_"))), ("learning rate", tex(f.learning_rate))])
+    out = ([("inputs", tex(f.inputs)), ("targets", tex(f.targets))] + D.given_layers(p, layers)
+           + [("loss", Latex(r"\text{%s}" % f.loss.replace("_", r"\_"))), ("learning rate", tex(f.learning_rate))])
+    if f.weight_decay is not None:
+        out.append(("weight decay", tex(f.weight_decay)))
+    return out
 
 
-# ---- independent float64 recomputation ---------------------------------------------------------------
-
-def recompute(p: Problem) -> dict[str, Any]:
-    """Independent float64 forward, loss, backward and update (NumPy, textbook matrix formulas)."""
-    x = np.array(p.fields.inputs, dtype=float)
-    layers = L.resolve(p, x.shape[1])
-    params = FW.np_layers(layers)
-    zs, acts = FW.np_forward(params, x)
-    out, z = acts[-1], zs[-1]
-    n, k = out.shape
-    if p.fields.loss == "cross_entropy":
-        c = np.array([int(v) for v in p.fields.targets])
-        m = z.max(axis=1, keepdims=True)
-        lse = np.log(np.exp(z - m).sum(axis=1)) + m[:, 0]
-        loss = float(np.mean(lse - z[np.arange(n), c]))
-        prob = np.exp(z - lse[:, None])
-        onehot = np.eye(k)[c]
-        delta = (prob - onehot) / n
-    else:
-        y = np.array(p.fields.targets, dtype=float).reshape(n, k)
-        if p.fields.loss == "bce":
-            # from the logits z, as -[y log σ(z) + (1-y) log(1-σ(z))] = max(z,0) - y z + log(1 + e^{-|z|}):
-            # log(1 - σ(z)) in float64 loses every digit once σ(z) rounds to 1
-            loss = float(np.mean(np.maximum(z, 0) - y * z + np.log1p(np.exp(-np.abs(z)))))
-            delta = (out - y) / (n * k)
-        else:
-            diff = out - y
-            squares = np.sum(diff ** 2)
-            loss = float({"mse": squares / (n * k), "sse": squares, "half_sse": 0.5 * squares}[p.fields.loss])
-            g = {"mse": 2 * diff / (n * k), "sse": 2 * diff, "half_sse": diff}[p.fields.loss]
-            delta = _np_through(params[-1], g, z, out)
-    grads_w, grads_b = [None] * len(params), [None] * len(params)
-    for i in range(len(params) - 1, -1, -1):
-        w, b, act, slope = params[i]
-        a_prev = x if i == 0 else acts[i - 1]
-        grads_w[i] = delta.T @ a_prev
-        grads_b[i] = delta.sum(axis=0) if b is not None else None
-        if i > 0:
-            _, _, act_below, slope_below = params[i - 1]
-            delta = _np_through((None, None, act_below, slope_below), delta @ w, zs[i - 1], acts[i - 1])
-    lr = float(p.fields.learning_rate)
-    return {"weights": [w for w, *_ in params], "biases": [b for _, b, *_ in params], "output": out, "loss": loss,
-            "grad_weights": grads_w, "grad_biases": grads_b,
-            "updated_weights": [w - lr * g for (w, *_), g in zip(params, grads_w)],
-            "updated_biases": [None if b is None else b - lr * g for (_, b, *_), g in zip(params, grads_b)]}
+def answer_names(p: Problem) -> list[str]:
+    """Every answer; `grad_inputs` only when the problem asks for it."""
+    return [name for name in Backprop.answers if name != "grad_inputs" or p.fields.grad_inputs]
 
 
-def _np_through(param: tuple, g: np.ndarray, z: np.ndarray, a: np.ndarray) -> np.ndarray:
-    """∂L/∂Z from ∂L/∂A in float64."""
-    act, slope = param[2], param[3]
-    if act == "linear":
-        return g
-    if act == "relu":
-        return g * (z > 0)
-    if act == "leaky_relu":
-        return g * np.where(z > 0, 1.0, slope)
-    if act == "sigmoid":
-        return g * a * (1 - a)
-    if act == "tanh":
-        return g * (1 - a ** 2)
-    return a * (g - (g * a).sum(axis=1, keepdims=True))
+def follow(p: Problem, answer: str, given: dict[str, Any]) -> Any:
+    """An update redone from the student's own gradient: p − η·(their gradient + λ·p) (SPEC §12)."""
+    source = {"updated_weights": "grad_weights", "updated_biases": "grad_biases"}.get(answer)
+    if source is None or given.get(source) is None:
+        return None
+    layers = L.resolve(p, len(p.fields.inputs[0]))
+    before = [layer.weights if source == "grad_weights" else layer.bias for layer in layers]
+    eta, lam = E.num(p.fields.learning_rate), E.num(decay(p))
+
+    def redo(b: Any, g: Any) -> Any:
+        if b is None or g is None:
+            return None
+        if isinstance(b, list):
+            return [redo(bv, gv) for bv, gv in zip(b, g)]
+        return step(E.num(b), E.num(g), eta, lam)
+    return N.escalating(lambda: E.to_sympy(redo(before, given[source])))
 
 
 class Backprop(Kind):
     """Forward pass on a batch, the loss, the backward pass by the chain rule, one gradient-descent step."""
 
     name = "backprop"
-    summary = "one training step of a dense network on a batch: the loss, its gradients by backprop, the update"
+    summary = ("one training step of a dense network on a batch: the loss, its gradients by backprop (also ∂L/∂X), "
+               "the update (with weight decay)")
     fields = FIELDS
     answers = {"weights": AnswerSpec(),
                "biases": AnswerSpec(),
@@ -202,8 +190,9 @@ class Backprop(Kind):
                "grad_weights": AnswerSpec(depends=("output",)),
                "grad_biases": AnswerSpec(depends=("output",)),
                "updated_weights": AnswerSpec(depends=("grad_weights",), update_of="weights"),
-               "updated_biases": AnswerSpec(depends=("grad_biases",), update_of="biases")}
-    slips = DENSE + (LOSS_MEAN_SUM, STEP_SIGN)
+               "updated_biases": AnswerSpec(depends=("grad_biases",), update_of="biases"),
+               "grad_inputs": AnswerSpec(depends=("output",))}
+    slips = BACKPROP_SLIPS
     examples = ({"inputs": [[0, 0], [0, 1], [1, 0], [1, 1]], "targets": [0, 1, 1, 0],
                  "layers": [{"weights": [[1, 2], [1, 1]], "bias": [0, -1], "activation": "relu"},
                             {"weights": [[1, -2]], "bias": [0.3]}],
@@ -211,15 +200,23 @@ class Backprop(Kind):
                 {"inputs": [[1, 0], [0.5, -1]], "targets": [0, 1],
                  "layers": [{"units": 2, "weights": "random", "bias": "random", "activation": "leaky_relu"},
                             {"weights": [[1, 0.5], [-1, 2]], "layout": "in_out"}],
-                 "loss": "cross_entropy", "learning_rate": 0.5})
+                 "loss": "cross_entropy", "learning_rate": 0.5},
+                {"inputs": [[1, -0.5], [0.5, 2]], "targets": [[0.5], ["1 + sqrt(2)/2"]],
+                 "layers": [{"weights": [[0.5, -1], [1, 0.5]], "bias": [0.1, -0.2], "activation": "tanh"},
+                            {"weights": [[1, -1]], "bias": [0.2]}],
+                 "loss": "l1", "learning_rate": 0.1, "weight_decay": 0.01, "grad_inputs": True},
+                {"inputs": [[1, 2], [-1, 0.5]], "targets": [[1], [0]],
+                 "layers": [{"weights": [[0.5, -0.5], [1, 1]], "bias": [0, 1], "activation": "relu"},
+                            {"weights": [[1, 0.5]], "bias": [0.5]}],
+                 "loss": "half_mse", "learning_rate": 0.5, "weight_decay": 0.1, "grad_inputs": True})
     positional = ("inputs", "targets", "layers")
 
     validate = staticmethod(validate)
     solve = staticmethod(solve)
     recompute = staticmethod(recompute)
-
-
     given = staticmethod(given)
+    answer_names = staticmethod(answer_names)
+    follow = staticmethod(follow)
 
 
 KIND = Backprop()

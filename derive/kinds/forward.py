@@ -11,7 +11,10 @@ from ..kind import AnswerSpec, Kind
 from ..latex import Latex, tex
 from ..problem import Problem
 from ..solution import Solution
+from . import _dense_exact as E
+from . import _dense_num as N
 from . import _layers as L
+from ._dense_recompute import np_forward, np_layers
 from ._dense_show import answer, answer_network, given_layers, per_layer, show_layer, show_network
 from ._dense_slips import DENSE
 
@@ -38,12 +41,16 @@ def batch(p: Problem) -> bool:
 
 def solve(p: Problem) -> Solution:
     """Layer by layer: z = W·a + b, a = f(z)."""
+    return N.escalating(lambda: _solve(p))
+
+
+def _solve(p: Problem) -> Solution:
     s = Solution(p)
     vector = not batch(p)
-    x = L.inputs_as_fractions(_rows(p))
+    x = E.rows(_rows(p))
     layers = L.resolve(p, len(x[0]))
     show_network(s, p, layers, vector, len(x))
-    zs, acts = L.forward_pass(layers, x)
+    zs, acts = E.forward_pass(layers, x)
     prev = x
     for layer, z, a in zip(layers, zs, acts):
         show_layer(s, layer, prev, z, a, vector, p.digits)
@@ -63,11 +70,8 @@ def solve(p: Problem) -> Solution:
 
 
 def _sums_to_one(row: list) -> bool:
-    """Σ a = 1, exactly for rationals, else to 60 digits (no simplify on the hot path)."""
-    total = sympy.Add(*[L.sym(v) for v in row])
-    if total.is_Rational:
-        return total == 1
-    return abs(sympy.N(total - 1, 60)) < sympy.Float("1e-45")
+    """Σ a = 1 to 45 digits (worked at the high working precision; no simplify on the hot path)."""
+    return abs(float(N.add(N.dot([1] * len(row), row), -1))) < 1e-45
 
 
 def given(p: Problem) -> list[tuple[str, Latex]]:
@@ -78,55 +82,34 @@ def given(p: Problem) -> list[tuple[str, Latex]]:
 
 # ---- independent float64 recomputation -----------------------------------------------------------
 
-KINK_NOISE = 1e-12   # relative size of float64 rounding noise around an exact 0
-
-
-def np_activate(name: str, z: np.ndarray, slope: float) -> np.ndarray:
-    """f(z) in float64."""
-    if name == "linear":
-        return z
-    if name == "relu":
-        return np.maximum(z, 0.0)
-    if name == "leaky_relu":
-        return np.where(z > 0, z, slope * z)
-    if name == "sigmoid":
-        return 1.0 / (1.0 + np.exp(-z))
-    if name == "tanh":
-        return np.tanh(z)
-    e = np.exp(z - z.max(axis=1, keepdims=True))
-    return e / e.sum(axis=1, keepdims=True)
-
-
-def np_layers(layers: list[L.Layer]) -> list[tuple]:
-    """(W, b or None, activation, slope) in float64."""
-    return [(np.array(layer.weights, dtype=float), None if layer.bias is None else np.array(layer.bias, dtype=float),
-             layer.activation, float(layer.slope or 0)) for layer in layers]
-
-
-def np_forward(params: list[tuple], x: np.ndarray) -> tuple[list, list]:
-    """Z and A of every layer in float64 (x is N × inputs)."""
-    zs, acts, a = [], [], x
-    for w, b, act, slope in params:
-        z = a @ w.T + (b if b is not None else 0.0)
-        # a sum that is exactly 0 comes out of float64 as ±1e-16 or so: read it as 0, so that the check
-        # takes the same side of a ReLU kink as the exact value (PyTorch's float64 may not; see the README)
-        noise = KINK_NOISE * (np.abs(a) @ np.abs(w).T + (np.abs(b) if b is not None else 0.0))
-        z = np.where(np.abs(z) <= noise, 0.0, z)
-        a = np_activate(act, z, slope)
-        zs.append(z)
-        acts.append(a)
-    return zs, acts
-
-
 def recompute(p: Problem) -> dict[str, Any]:
     """Independent float64 forward pass."""
     x = np.array(_rows(p), dtype=float)
     layers = L.resolve(p, x.shape[1])
     params = np_layers(layers)
     zs, acts = np_forward(params, x)
-    one = (lambda m: m[0]) if not batch(p) else (lambda m: m)
+    one = (lambda m: m[0]) if not batch(p) else (lambda m: m)   # noqa: E731
     return {"weights": [w for w, *_ in params], "biases": [b for _, b, *_ in params],
             "pre_activations": [one(z) for z in zs], "activations": [one(a) for a in acts], "output": one(acts[-1])}
+
+
+def follow(p: Problem, answer: str, given: dict[str, Any]) -> Any:
+    """Activations from the student's own pre-activations, the output from their last activations (SPEC §12)."""
+    if answer == "output" and given.get("activations") is not None:
+        return given["activations"][-1]
+    if answer != "activations" or given.get("pre_activations") is None:
+        return None
+    layers = L.resolve(p, len(_rows(p)[0]))
+    vector = not batch(p)
+
+    def redo() -> list:
+        out = []
+        for layer, z in zip(layers, given["pre_activations"]):
+            rows = [E.rows([z])[0]] if vector else E.rows(z)
+            acts = [E.activate(layer.activation, row, layer.slope) for row in rows]
+            out.append(E.to_sympy(acts[0] if vector else acts))
+        return out
+    return N.escalating(redo)
 
 
 class Forward(Kind):
@@ -148,15 +131,17 @@ class Forward(Kind):
                  "layers": [{"units": 3, "weights": "random", "bias": "random", "activation": "leaky_relu",
                              "slope": 0.1},
                             {"weights": [[1, 0.5], [0, 1], [-1, 2]], "layout": "in_out", "bias": [1, -1],
-                             "activation": "softmax"}]})
+                             "activation": "softmax"}]},
+                {"input": ["1 + sqrt(2)/2", -1],
+                 "layers": [{"weights": [[1, 0.5], [-0.5, 1]], "bias": [0, 0.5], "activation": "tanh"},
+                            {"weights": [[2, -1]], "activation": "sigmoid"}]})
     positional = ("input", "layers")
 
     validate = staticmethod(validate)
     solve = staticmethod(solve)
     recompute = staticmethod(recompute)
-
-
     given = staticmethod(given)
+    follow = staticmethod(follow)
 
 
 KIND = Forward()

@@ -2,6 +2,7 @@
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 import sympy
 import torch
@@ -323,3 +324,268 @@ def test_bce_with_a_saturated_sigmoid_is_checked_accurately():
     z = torch.tensor([[28.3]], dtype=torch.float64)
     want = TF.binary_cross_entropy_with_logits(z, torch.zeros_like(z)).item()
     assert math.isclose(to_float(s.answers["loss"]), want, rel_tol=1e-12)
+
+
+# ---- SPEC §13: half_mse, l1, weight_decay, grad_inputs (PyTorch autograd and torch.optim.SGD the oracle) -------
+
+NEW_LOSSES = ["half_mse", "l1", "mse", "half_sse"]
+
+
+@st.composite
+def decayed_networks(draw):
+    """A random small network with one of the elementwise losses, a weight decay and ∂L/∂X asked for."""
+    loss = draw(st.sampled_from(NEW_LOSSES))
+    depth = draw(st.integers(1, 3))
+    widths = [draw(st.integers(1, 3)) for _ in range(depth + 1)]
+    layers, torch_layers = [], []
+    for i in range(depth):
+        act = draw(st.sampled_from(HIDDEN + (["softmax"] if i == depth - 1 else [])))
+        w = [[draw(tenths) for _ in range(widths[i])] for _ in range(widths[i + 1])]
+        b = [draw(tenths) for _ in range(widths[i + 1])] if draw(st.booleans()) else None
+        layer = {"weights": w, "activation": act}
+        if b is not None:
+            layer["bias"] = b
+        layers.append(layer)
+        torch_layers.append((w, b, act, 0.01))
+    n = draw(st.integers(1, 3))
+    x = [[draw(tenths) for _ in range(widths[0])] for _ in range(n)]
+    targets = [[draw(tenths) for _ in range(widths[-1])] for _ in range(n)]
+    lr = draw(st.sampled_from([0.1, 0.5]))
+    decay = draw(st.sampled_from([0, 0.01, 0.5]))
+    return x, targets, layers, loss, lr, decay, torch_layers
+
+
+def at_ties(d):
+    """ŷ − y with float64 noise around an exact tie removed (value only), so that |·|′ is torch.sign(0) = 0 there."""
+    return d - torch.where(d.detach().abs() <= 1e-12, d.detach(), torch.zeros_like(d))
+
+
+def torch_sgd_step(x, targets, torch_layers, loss, lr, decay):
+    """PyTorch's answers: autograd's gradients (of the weights, biases and inputs) and torch.optim.SGD's step."""
+    params, flat = [], []
+    xt = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+    a = xt
+    for w, b, act, slope in torch_layers:
+        wt = torch.nn.Parameter(torch.tensor(w, dtype=torch.float64))
+        bt = None if b is None else torch.nn.Parameter(torch.tensor(b, dtype=torch.float64))
+        z = at_kinks(TF.linear(a, wt, bt), a, wt, bt)
+        a = torch_act(act, z, slope)
+        params.append((wt, bt))
+        flat += [wt] + ([bt] if bt is not None else [])
+    y = torch.tensor(targets, dtype=torch.float64).reshape(a.shape)
+    d = at_ties(a - y)
+    value = {"half_mse": lambda: 0.5 * (d ** 2).mean(), "mse": lambda: (d ** 2).mean(),
+             "half_sse": lambda: 0.5 * (d ** 2).sum(), "sse": lambda: (d ** 2).sum(),
+             "l1": lambda: d.abs().mean()}[loss]()
+    value.backward()
+    grads = {"grad_weights": [w.grad.clone() for w, _ in params],
+             "grad_biases": [None if b is None else b.grad.clone() for _, b in params], "grad_inputs": xt.grad}
+    torch.optim.SGD(flat, lr=lr, weight_decay=decay).step()
+    return {"loss": value.item(), **grads, "updated_weights": [w.detach() for w, _ in params],
+            "updated_biases": [None if b is None else b.detach() for _, b in params]}
+
+
+def same_layers(got, want):
+    for g, w in zip(got, want):
+        assert (g is None) == (w is None)
+        if g is not None:
+            assert close(g, w)
+
+
+@settings(max_examples=40, deadline=None)
+@given(decayed_networks())
+def test_losses_weight_decay_and_grad_inputs_match_torch(case):
+    x, targets, layers, loss, lr, decay, torch_layers = case
+    s = derive.backprop(x, targets, layers, loss=loss, learning_rate=lr, weight_decay=decay, grad_inputs=True)
+    want = torch_sgd_step(x, targets, torch_layers, loss, lr, decay)
+    a = s.answers
+    assert math.isclose(to_float(a["loss"]), want["loss"], rel_tol=1e-9, abs_tol=1e-12)
+    assert close(a["grad_inputs"], want["grad_inputs"])
+    for name in ("grad_weights", "grad_biases", "updated_weights", "updated_biases"):
+        same_layers(a[name], want[name])
+
+
+def test_half_mse_is_half_of_mse():
+    layers = [{"weights": [[0.5, -1]], "bias": [0.2]}]
+    half = derive.backprop([[1, 2], [0, 1]], [1, -1], layers, loss="half_mse", learning_rate=1).answers
+    full = derive.backprop([[1, 2], [0, 1]], [1, -1], layers, loss="mse", learning_rate=1).answers
+    assert half["loss"] * 2 == full["loss"]
+    assert [[2 * v for v in row] for row in half["grad_weights"][0]] == full["grad_weights"][0]
+
+
+def test_l1_at_an_exact_tie_has_zero_gradient():
+    """tanh(0.1) − tanh(0.1) + 0.2 is exactly the target 0.2: |ŷ − y|′ there is sign(0) = 0, as torch.sign."""
+    layers = [{"weights": [[0.5, -1], [1, 0.5]], "bias": [0.1, 0.1], "activation": "tanh"},
+              {"weights": [[1, -1]], "bias": [0.2]}]
+    s = derive.backprop([[1, -0.5], [0, 0]], [0.5, 0.2], layers, loss="l1", learning_rate=0.1, weight_decay=0.01,
+                        grad_inputs=True)
+    a = s.answers
+    assert a["output"][1] == [sympy.Rational(1, 5)]          # exactly the target
+    assert a["grad_inputs"][1] == [0, 0]                      # no gradient flows from the tie
+    texts = " ".join(step.text for step in s.steps)
+    assert "exactly at (sample, output) (1, 0)" in texts and "sign}(0) = 0" in texts
+    want = torch_sgd_step([[1, -0.5], [0, 0]], [[0.5], [0.2]],
+                          [([[0.5, -1], [1, 0.5]], [0.1, 0.1], "tanh", 0), ([[1, -1]], [0.2], "linear", 0)],
+                          "l1", 0.1, 0.01)
+    assert close(a["grad_inputs"], want["grad_inputs"])
+    same_layers(a["updated_weights"], want["updated_weights"])
+    same_layers(a["updated_biases"], want["updated_biases"])
+
+
+def test_weight_decay_is_torch_sgd_after_one_step():
+    layers = [{"weights": [[0.5, -0.5], [1, 1]], "bias": [0, 1], "activation": "relu"},
+              {"weights": [[1, -0.5]], "bias": [0.5]}]
+    s = derive.backprop([[1, 2], [-1, 0.5], [0.5, -1]], [1, 0, -0.5], layers, loss="half_mse", learning_rate=0.5,
+                        weight_decay=0.1, grad_inputs=True)
+    want = torch_sgd_step([[1, 2], [-1, 0.5], [0.5, -1]], [[1], [0], [-0.5]],
+                          [([[0.5, -0.5], [1, 1]], [0, 1], "relu", 0), ([[1, -0.5]], [0.5], "linear", 0)],
+                          "half_mse", 0.5, 0.1)
+    a = s.answers
+    same_layers(a["updated_weights"], want["updated_weights"])
+    same_layers(a["updated_biases"], want["updated_biases"])
+    # the gradients stay the loss's own; the update is p − η·(g + λ·p), biases included
+    assert a["updated_biases"][1] == [a["biases"][1][0] - sympy.Rational(1, 2) * (
+        a["grad_biases"][1][0] + sympy.Rational(1, 10) * a["biases"][1][0])]
+    assert close(a["grad_inputs"], want["grad_inputs"])
+    update = next(step for step in s.steps if step.title == "Gradient-descent update")
+    assert r"\lambda" in " ".join(update.math) and "torch.optim.SGD's weight_decay" in update.text
+    assert any(step.title == "Backward: the inputs" for step in s.steps)
+
+
+def test_grad_inputs_only_when_asked():
+    plain = xor(GOODFELLOW)
+    assert "grad_inputs" not in plain.answers
+    asked = derive.backprop(XOR, [0, 1, 1, 0], GOODFELLOW, loss="half_sse", learning_rate=0.1, grad_inputs=True)
+    assert asked.answers["grad_inputs"] == [[0, 0]] * 4
+
+
+def test_hagan_target_as_a_closed_form():
+    """Hagan et al., Neural Network Design, ch. 11: target 1 + sin(π/4) = 1 + √2/2, written as that closed form."""
+    layers = [{"weights": [[-0.27], [-0.41]], "bias": [-0.48, -0.13], "activation": "sigmoid"},
+              {"weights": [[0.09, -0.17]], "bias": [0.48]}]
+    s = derive.backprop([[1]], ["1 + sqrt(2)/2"], layers, loss="sse", learning_rate=0.1)
+    a = s.answers
+    assert not s.approximate and a["loss"].has(sympy.sqrt(2))     # exact, √2 and all
+    book = {"updated_weights": [[[-0.265], [-0.420]], [[0.171, -0.0772]]],
+            "updated_biases": [[-0.475, -0.140], [0.732]]}
+    for name, layers_ in book.items():
+        for got, want in zip(a[name], layers_):
+            assert np.allclose(to_float(got), want, atol=6e-4)
+    want = torch_sgd_step([[1]], [[1 + math.sqrt(2) / 2]],
+                          [([[-0.27], [-0.41]], [-0.48, -0.13], "sigmoid", 0), ([[0.09, -0.17]], [0.48], "linear", 0)],
+                          "sse", 0.1, 0)
+    same_layers(a["updated_weights"], want["updated_weights"])
+    same_layers(a["updated_biases"], want["updated_biases"])
+
+
+NEW_BAD = [
+    ("negative weight decay", HEAD + GOOD + "    weight_decay: -0.1\n" + TWO,
+     "spec.yaml:9: q3.weight_decay: must be zero or positive, got -1/10"),
+    ("weight decay as code", HEAD + GOOD + "    weight_decay: \"__import__('os')\"\n" + TWO,
+     "spec.yaml:9: q3.weight_decay: expected a number, got the string \"__import__('os')\" (a quoted string is a "
+     "number only as a fraction \"p/q\" or a closed form such as \"1 + sqrt(2)/2\": '__import__' is not allowed: a "
+     "closed form is parsed, never run as code)"),
+    ("grad_inputs not a boolean", HEAD + GOOD + "    grad_inputs: yes\n" + TWO,
+     "spec.yaml:9: q3.grad_inputs: expected true or false, got 'yes'"),
+    ("half_mse typo", HEAD + GOOD.replace("half_sse", "half_mes") + TWO,
+     "spec.yaml:7: q3.loss: expected one of mse, half_mse, sse, half_sse, l1, cross_entropy, bce, got 'half_mes' "
+     "(did you mean 'half_mse'?)"),
+    ("half_sse typo still half_sse", HEAD + GOOD.replace("half_sse", "half_ssee") + TWO,
+     "spec.yaml:7: q3.loss: expected one of mse, half_mse, sse, half_sse, l1, cross_entropy, bce, got 'half_ssee' "
+     "(did you mean 'half_sse'?)"),
+    ("mae is l1", HEAD + GOOD.replace("half_sse", "mae") + TWO,
+     "spec.yaml:7: q3.loss: expected one of mse, half_mse, sse, half_sse, l1, cross_entropy, bce, got 'mae' "
+     "(did you mean 'l1'?)"),
+    ("L1 in capitals", HEAD + GOOD.replace("half_sse", "L1") + TWO,
+     "spec.yaml:7: q3.loss: expected one of mse, half_mse, sse, half_sse, l1, cross_entropy, bce, got 'L1' "
+     "(did you mean 'l1'?)"),
+    ("l1 targets shape", HEAD + GOOD.replace("half_sse", "l1").replace("[0, 1, 1, 0]", "[[0, 1], [1, 0]]") + TWO,
+     "spec.yaml:6: q3.targets: expected 4 rows of targets (one per row of inputs), got 2"),
+    ("closed-form class index", HEAD + GOOD.replace("half_sse", "cross_entropy")
+     .replace("[0, 1, 1, 0]", "[0, 1, \"sqrt(2)\", 0]") + "    layers:\n      - {weights: [[1, 1], [1, -1]]}\n",
+     "spec.yaml:6: q3.targets[2]: expected a class index (a whole number from 0 to 1), got sqrt(2)"),
+]
+
+
+@pytest.mark.parametrize("name, text, message", NEW_BAD, ids=[c[0] for c in NEW_BAD])
+def test_bad_backprop_spec_new_fields(name, text, message, bad_spec):
+    assert bad_spec(text) == message
+
+
+def test_l1_with_any_last_layer_is_allowed():
+    """l1 is PyTorch's L1Loss of whatever the last layer gives: a sigmoid output is no error (unlike bce's rule)."""
+    s = derive.backprop([[1, 2]], [0.5], [{"weights": [[0.5, -0.25]], "activation": "sigmoid"}], loss="l1",
+                        learning_rate=1)
+    assert s.answers["output"] == [[sympy.Rational(1, 2)]] and s.answers["grad_weights"] == [[[0, 0]]]
+
+
+# ---- SPEC §12: an update follows from the student's own gradient ----------------------------------------------
+
+DECAY_SPEC = ("title: T\nproblems:\n  - id: d\n    kind: backprop\n    inputs: [[1, 2], [-1, 0.5], [0.5, -1]]\n"
+              "    targets: [1, 0, -0.5]\n    layers:\n"
+              "      - {weights: [[0.5, -0.5], [1, 1]], bias: [0, 1], activation: relu}\n"
+              "      - {weights: [[1, -0.5]], bias: [0.5]}\n"
+              "    loss: half_mse\n    learning_rate: 0.5\n    weight_decay: 0.1\n")
+
+
+def test_update_follows_from_the_students_own_gradient(cli, spec_file, tmp_path):
+    spec = spec_file(DECAY_SPEC)
+    # the exact second-layer gradient is [3/8, −73/24]; the student doubled its first entry and stepped from it:
+    # 1 − 0.5·(0.75 + 0.1·1) = 0.575 instead of 0.7625
+    answers = tmp_path / "answers.yaml"
+    answers.write_text("d:\n  grad_weights: [[[0.25, -0.5], [0.3333, 1.0625]], [[0.75, -3.0417]]]\n"
+                       "  updated_weights: [[[0.35, -0.225], [0.7833, 0.41875]], [[0.575, 1.0458]]]\n"
+                       "  updated_biases: [[-0.25, 0.8875], [0.6]]\n", encoding="utf-8")
+    result = cli("check", spec, answers)
+    assert result.code == 1
+    line = next(l for l in result.out.splitlines() if "updated_weights[1][0][0]" in l)
+    assert "WRONG, follows from your grad_weights" in line
+    assert "1 carried" in result.out
+    report = cli("check", spec, answers, "--json")
+    marks = [m for p in __import__("json").loads(report.out)["problems"] for m in p["answers"]]
+    carried = [m for m in marks if m.get("carried")]
+    assert [(m["name"], m["index"]) for m in carried] == [("updated_weights", [1, 0, 0])]
+
+
+def test_follow_redoes_the_step_with_weight_decay():
+    from derive.engine import as_problem
+    from derive.kinds.backprop import KIND
+    p = as_problem({"id": "d", "kind": "backprop", "inputs": [[1, 2]], "targets": [1],
+                    "layers": [{"weights": [[0.5, -0.5]], "bias": [1]}], "loss": "mse", "learning_rate": 0.5,
+                    "weight_decay": 0.1})
+    half, tenth = sympy.Rational(1, 2), sympy.Rational(1, 10)
+    got = KIND.follow(p, "updated_weights", {"grad_weights": [[[1, 2]]]})
+    assert got == [[[half - half * (1 + tenth * half), -half - half * (2 - tenth * half)]]]
+    assert KIND.follow(p, "updated_biases", {"grad_biases": [[3]]}) == [[1 - half * (3 + tenth)]]
+    assert KIND.follow(p, "loss", {"output": [[0]]}) is None
+
+
+def mlp(activation: str, loss: str = "cross_entropy", seed: int = 0):
+    """bench/bench_mlp.py's 64→32→10 network on a batch of 8 (1-decimal values), its targets for `loss`."""
+    rng = np.random.default_rng(seed)
+    one = lambda shape: np.round(rng.uniform(-1, 1, size=shape), 1).tolist()  # noqa: E731
+    x, t = one((8, 64)), one((8, 10))
+    layers = [{"weights": one((32, 64)), "bias": one(32), "activation": activation},
+              {"weights": one((10, 32)), "bias": one(10)}]
+    return x, ([int(np.argmax(row)) for row in t] if loss == "cross_entropy" else t), layers
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh"])
+def test_mlp_with_carried_decimals_matches_torch(activation):
+    """The benchmark network: every carried 50-digit value agrees with autograd to 1e-9 (ReLU masks exact)."""
+    x, classes, layers = mlp(activation)
+    s = derive.backprop(x, classes, layers, loss="cross_entropy", learning_rate=0.1, weight_decay=0.01,
+                        grad_inputs=True)
+    xt = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+    params = [torch.nn.Parameter(torch.tensor(layer[k], dtype=torch.float64))
+              for layer in layers for k in ("weights", "bias")]
+    z = at_kinks(TF.linear(xt, params[0], params[1]), xt, params[0], params[1])
+    value = TF.cross_entropy(TF.linear(torch_act(activation, z, 0), params[2], params[3]), torch.tensor(classes))
+    value.backward()
+    a = s.answers
+    assert math.isclose(to_float(a["loss"]), value.item(), rel_tol=1e-9)
+    assert close(a["grad_inputs"], xt.grad)
+    assert close(a["grad_weights"][0], params[0].grad) and close(a["grad_biases"][1], params[3].grad)
+    assert "grad_weights" in s.approximate and isinstance(a["grad_weights"][1][0][0], sympy.Float)
+    if activation == "relu":
+        assert any("exactly 0" in n for n in s.notes)      # a hidden pre-activation sits exactly at the kink

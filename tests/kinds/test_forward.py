@@ -1,4 +1,5 @@
 """forward against PyTorch (float64), random draws per SPEC §8, layouts, the key, bad inputs."""
+import math
 import zlib
 from pathlib import Path
 
@@ -186,3 +187,110 @@ def test_softmax_batch_is_fast_and_sums_to_one():
     assert time.perf_counter() - start < 5
     assert s.answers["output"][2] == [sympy.Rational(1, 3)] * 3
     assert any("sums to 1" in c for c in s.checks)
+
+
+# ---- closed-form inputs (SPEC §13), follow-through (SPEC §12), carried decimals (SPEC §2) ----------------------
+
+def test_closed_form_input_is_exact_and_matches_torch():
+    """Hagan's input-to-target 1 + √2/2 fed forward: irrational inputs stay exact through every layer."""
+    layers = [{"weights": [[1, 0.5], [-0.5, 1]], "bias": [0, 0.5], "activation": "relu"},
+              {"weights": [[2, -1]], "activation": "sigmoid"}]
+    s = derive.forward(["1 + sqrt(2)/2", -1], layers)
+    a = s.answers
+    root = sympy.sqrt(2)
+    assert a["pre_activations"][0] == [sympy.Rational(1, 2) + root / 2, sympy.Rational(-1, 2) - root / 4 - 1
+                                       + sympy.Rational(1, 2)]
+    assert a["activations"][0][1] == 0                   # relu of an irrational negative number, decided exactly
+    assert not s.approximate
+    zs, acts = torch_forward([1 + math.sqrt(2) / 2, -1], [([[1, 0.5], [-0.5, 1]], [0, 0.5], "relu"),
+                                                          ([[2, -1]], None, "sigmoid")])
+    assert close(a["output"], acts[-1][0])
+
+
+def test_closed_form_weights_and_slope():
+    s = derive.forward([[1, 2]], [{"weights": [["sqrt(2)", "-pi"]], "activation": "leaky_relu", "slope": "1/e"}])
+    z = sympy.sqrt(2) - 2 * sympy.pi
+    assert s.answers["pre_activations"] == [[[z]]]
+    assert sympy.simplify(s.answers["output"][0][0] - z * sympy.exp(-1)) == 0
+
+
+FORWARD_SPEC = ("title: T\nproblems:\n  - id: f\n    kind: forward\n    input: [1, -1]\n    layers:\n"
+                "      - {weights: [[1, 2], [3, -4]], bias: [0.5, -1], activation: relu}\n"
+                "      - {weights: [[1, 1]], activation: sigmoid}\n")
+
+
+def test_activations_follow_from_the_students_own_pre_activations(cli, spec_file, tmp_path):
+    spec = spec_file(FORWARD_SPEC)
+    # exact z¹ = [−0.5, 6]: the student wrote 0.5 for −0.5, then applied the ReLU to their own value
+    answers = tmp_path / "answers.yaml"
+    answers.write_text("f:\n  pre_activations: [[0.5, 6], [6.5]]\n  activations: [[0.5, 6], [0.9985]]\n"
+                       "  output: [0.9985]\n", encoding="utf-8")
+    result = cli("check", spec, answers)
+    lines = {l.split()[0]: l for l in result.out.splitlines() if l.strip().startswith(("pre_", "activations", "output"))}
+    assert "WRONG, follows from your pre_activations" in lines["activations[0][0]"]
+    assert "right" in lines["activations[0][1]"]
+
+
+def test_follow_applies_each_layers_activation():
+    from derive.engine import as_problem
+    from derive.kinds.forward import KIND
+    p = as_problem({"id": "f", "kind": "forward", "input": [[1, -1], [0, 1]],
+                    "layers": [{"weights": [[1, 2], [3, -4]], "activation": "relu"},
+                               {"weights": [[1, 1]], "activation": "tanh"}]})
+    half = sympy.Rational(1, 2)
+    got = KIND.follow(p, "activations", {"pre_activations": [[[-1, 2], [3, -4]], [[half], [0]]]})
+    assert got == [[[0, 2], [3, 0]], [[sympy.tanh(half)], [0]]]
+    assert KIND.follow(p, "output", {"activations": got}) == got[-1]
+    assert KIND.follow(p, "pre_activations", {}) is None
+
+
+def deep_tanh(width: int = 12, depth: int = 4):
+    rng = np.random.default_rng(5)
+    layers = [{"weights": np.round(rng.uniform(-1, 1, (width, width)), 1).tolist(), "activation": "tanh"}
+              for _ in range(depth)]
+    return np.round(rng.uniform(-1, 1, width), 1).tolist(), layers
+
+
+def reference(x, layers, dps=120):
+    """The same forward pass in mpmath at `dps` digits, from the decimals as written."""
+    import mpmath
+    with mpmath.workdps(dps):
+        a = [mpmath.mpf(str(v)) for v in x]
+        for layer in layers:
+            a = [mpmath.tanh(mpmath.fsum(mpmath.mpf(str(w)) * v for w, v in zip(row, a))) for row in layer["weights"]]
+        return a
+
+
+def test_carried_decimals_are_right_to_50_digits():
+    x, layers = deep_tanh()
+    s = derive.forward(x, layers)
+    assert "output" in s.approximate
+    import mpmath
+    for got, want in zip(s.answers["output"], reference(x, layers)):
+        assert isinstance(got, sympy.Float)
+        with mpmath.workdps(60):
+            assert abs(mpmath.mpf(got._mpf_) - want) <= abs(want) * mpmath.mpf(10) ** -49
+
+
+def test_a_precision_that_falls_short_is_worked_again(monkeypatch):
+    """When the two working precisions of a carried value disagree, the derivation is redone one rung up."""
+    from derive.kinds import _dense_num as N
+    x, layers = deep_tanh()
+    normal = derive.forward(x, layers).answers["output"]
+    monkeypatch.setattr(N, "RUNGS", ((12, 14),) + N.RUNGS[1:])
+    monkeypatch.setattr(N, "PRECS", ((40, 47),) + N.PRECS[1:])
+    assert derive.forward(x, layers, id="again").answers["output"] == normal
+
+
+def test_a_carried_sum_that_cancels_exactly_is_a_kink():
+    """Σ w·tanh(u) − Σ w·tanh(u), far past the size limit, is carried and still exactly 0: ReLU′(0) = 0."""
+    width = 30
+    x = [0.1 * (i % 7 - 3) for i in range(width)]
+    hidden = {"weights": [[0.1 * ((i + j) % 5 - 2) for j in range(width)] for i in range(width)],
+              "activation": "tanh"}
+    w = [0.1 * (i % 9 - 4) for i in range(width)]
+    s = derive.forward([x], [hidden, {"weights": [w, w], "bias": [0, 0], "activation": "relu"},
+                             {"weights": [[1, -1]], "activation": "relu"}])
+    assert s.answers["pre_activations"][1][0][0] > 0 and "pre_activations" in s.approximate
+    assert s.answers["pre_activations"][2][0][0] == 0
+    assert s.answers["output"] == [[0]]
