@@ -108,21 +108,23 @@ def softmax_rows(s: list[list], allowed: list[list[bool]]) -> list[list]:
 def softmax_backward(w: list[list], dw: list[list]) -> tuple[list, list[list]]:
     """δ_i = Σ_k w_ik·∂L/∂w_ik per row, and ∂L/∂s_ij = w_ij (∂L/∂w_ij − δ_i), computed as
     w_ij Σ_k w_ik (∂L/∂w_ij − ∂L/∂w_ik) (the same, as Σ_k w_ik = 1) so that equal terms cancel exactly."""
-    deltas = [L.tame(sympy.Add(*[a * b for a, b in zip(wr, dr) if a != 0 and b != 0])) for wr, dr in zip(w, dw)]
+    deltas = [weighted_row(wr, dr) for wr, dr in zip(w, dw)]
     ds = [[L.tame(a * sympy.Add(*[c * (b - e) for c, e in zip(wr, dr) if c != 0 and b != e]))
            if a != 0 else sympy.Integer(0) for a, b in zip(wr, dr)] for wr, dr in zip(w, dw)]
     return deltas, ds
 
 
-def weighted_sum(w: list[list], v: list[list], allowed: list[list[bool]]) -> list[list]:
-    """A·V, row i as v_r + Σ_j a_ij (v_j − v_r) with r its first allowed key (the same, as Σ_j a_ij = 1), so
-    that equal values cancel exactly (a column of equal values gives that value)."""
-    out = []
-    for wr, ok in zip(w, allowed):
-        r = ok.index(True)
-        out.append([L.tame(v[r][c] + sympy.Add(*[a * (v[j][c] - v[r][c]) for j, a in enumerate(wr)
-                                                  if a != 0 and v[j][c] != v[r][c]])) for c in range(len(v[0]))])
-    return out
+def weighted_row(weights: list, values: list) -> Any:
+    """Σ_j w_j·v_j for weights that sum to 1, as v_r + Σ_j w_j (v_j − v_r) with r the first nonzero weight (the
+    same), so that equal values cancel exactly (equal values give that value)."""
+    r = next(j for j, a in enumerate(weights) if a != 0)
+    return L.tame(values[r] + sympy.Add(*[a * (v - values[r]) for a, v in zip(weights, values)
+                                          if a != 0 and v != values[r]]))
+
+
+def weighted_sum(w: list[list], v: list[list]) -> list[list]:
+    """A·V, each entry a weighted_row."""
+    return [[weighted_row(wr, col) for col in transpose(v)] for wr in w]
 
 
 def forward(su: Setup) -> dict[str, list[list]]:
@@ -130,7 +132,7 @@ def forward(su: Setup) -> dict[str, list[list]]:
     qk = product(su.queries, transpose(su.keys))
     scores = scaled(qk, su.scale)
     weights = softmax_rows(scores, su.allowed)
-    return {"qk": qk, "scores": scores, "weights": weights, "output": weighted_sum(weights, su.values, su.allowed)}
+    return {"qk": qk, "scores": scores, "weights": weights, "output": weighted_sum(weights, su.values)}
 
 
 def backward(su: Setup, weights: list[list]) -> dict[str, Any]:

@@ -9,10 +9,11 @@ import sympy
 
 from .. import fields as F
 from ..kind import AnswerSpec, Kind
-from ..latex import Latex, chain, tex
+from ..latex import Latex, tex
 from ..problem import Problem
 from ..slipkit import Answers, Slip, Variant, mapped, negated, nonzero, setting, transposed
 from ..solution import Solution
+from . import _dense_show as D
 
 SHOWN_ROWS = 3
 
@@ -112,10 +113,10 @@ def solve(p: Problem) -> Solution:
         _show_row(s, p, i, row, stats[i], xhats[i], outputs[i])
     if len(rows) > SHOWN_ROWS:
         s.step(f"Rows {SHOWN_ROWS} to {len(rows) - 1}", text="The same steps, row by row.")
-    s.answer("mean", _shaped(p, [m for m, _ in stats]), symbol=r"\mu")
-    s.answer("variance", _shaped(p, [v for _, v in stats]), symbol=r"\sigma^2")
-    s.answer("normalized", _shaped(p, xhats), symbol=r"\hat{x}")
-    s.answer("output", _shaped(p, outputs), symbol="y")
+    D.answer(s, "mean", _shaped(p, [m for m, _ in stats]), r"\mu")
+    D.answer(s, "variance", _shaped(p, [v for _, v in stats]), r"\sigma^2")
+    D.answer(s, "normalized", _shaped(p, xhats), r"\hat{x}")
+    D.answer(s, "output", _shaped(p, outputs), "y")
     for i, xhat in enumerate(xhats):
         total = sympy.expand(sympy.Add(*xhat))
         if total != 0 and abs(sympy.N(total, 50)) > sympy.Float("1e-45"):
@@ -135,15 +136,15 @@ def _show_row(s: Solution, p: Problem, i: int, row: list, stat: tuple, xhat: lis
     sq = " + ".join(tex((v - mean) ** 2) for v in row)
     std = sympy.sqrt(var + p.fields.eps)
     s.step("Mean and variance over the features" + tag,
-           chain(Latex(r"\mu"), Latex(r"\frac{%s}{%d}" % (sum_x, h)), mean, approx_digits=d),
-           chain(Latex(r"\sigma^2"), Latex(r"\frac{%s}{%d}" % (sq, h)), var, approx_digits=d),
-           chain(Latex(r"\sqrt{\sigma^2 + \varepsilon}"), Latex(r"\sqrt{%s + %s}" % (tex(var), tex(p.fields.eps))),
-                 std, approx_digits=d))
-    lines = [chain(Latex(r"\hat{\mathbf{x}} = \frac{\mathbf{x} - %s}{%s}" % (tex(mean), tex(std))), xhat,
-                   approx_digits=d)]
+           D.eq(Latex(r"\mu"), Latex(r"\frac{%s}{%d}" % (sum_x, h)), mean, d=d),
+           D.eq(Latex(r"\sigma^2"), Latex(r"\frac{%s}{%d}" % (sq, h)), var, d=d),
+           D.eq(Latex(r"\sqrt{\sigma^2 + \varepsilon}"), Latex(r"\sqrt{%s + %s}" % (tex(var), tex(p.fields.eps))),
+                 std, d=d))
+    lines = [D.eq(Latex(r"\hat{\mathbf{x}} = \frac{\mathbf{x} - %s}{%s}" % (tex(mean), tex(std))), xhat,
+                   d=d)]
     if nonzero(p.fields.beta) or any(c != 1 for c in _per_feature(p, "gamma")):
         affine = Latex(r"\mathbf{y} = %s \odot \hat{\mathbf{x}} + %s" % (tex(p.fields.gamma), tex(p.fields.beta)))
-        lines.append(chain(affine, y, approx_digits=d))
+        lines.append(D.eq(affine, y, d=d))
     s.step("Normalize" + (", then scale and shift" if len(lines) > 1 else "") + tag, *lines,
            text="" if len(lines) > 1 else "With γ = 1 and β = 0 the output is the normalized row itself.")
 
@@ -160,14 +161,15 @@ def _show_backward(s: Solution, p: Problem, i: int, g: list, xhat: list, gammas:
     """The worked backward step of one sample: ĝ, its two means, ∂L/∂x."""
     d, h = p.digits, len(g)
     ghat = [a * c for a, c in zip(g, gammas)]
+    mean_gx = sympy.radsimp(sympy.expand(sympy.Add(*[a * b for a, b in zip(ghat, xhat)]) / h))
     s.step("Backward through the normalization" + (f" (row {i})" if _is_matrix(p) else ""),
-           chain(Latex(r"\hat{\mathbf{g}} = \boldsymbol{\gamma} \odot \mathbf{g}"), ghat),
-           chain(Latex(r"\frac{1}{H}\sum_k \hat{g}_k"), sympy.Add(*ghat) / h, approx_digits=d) + Latex(r", \quad ")
-           + chain(Latex(r"\frac{1}{H}\sum_k \hat{g}_k \hat{x}_k"),
-                   sympy.radsimp(sympy.expand(sympy.Add(*[a * b for a, b in zip(ghat, xhat)]) / h)), approx_digits=d),
-           chain(Latex(r"\frac{\partial\mathcal{L}}{\partial x_j} = \frac{1}{\sqrt{\sigma^2+\varepsilon}}"
-                       r"\left(\hat{g}_j - \frac{1}{H}\sum_k \hat{g}_k - \hat{x}_j \frac{1}{H}\sum_k \hat{g}_k"
-                       r" \hat{x}_k\right)"), grad, approx_digits=d),
+           D.eq(Latex(r"\hat{\mathbf{g}} = \boldsymbol{\gamma} \odot \mathbf{g}"), ghat, d=d),
+           Latex(D.eq(Latex(r"\frac{1}{H}\sum_k \hat{g}_k"), sympy.Add(*ghat) / h, d=d) + r", \quad "
+                 + D.eq(Latex(r"\frac{1}{H}\sum_k \hat{g}_k \hat{x}_k"), mean_gx, d=d)),
+           D.eq(Latex(r"\frac{\partial\mathcal{L}}{\partial \mathbf{x}}" if i else
+                      r"\frac{\partial\mathcal{L}}{\partial x_j} = \frac{1}{\sqrt{\sigma^2+\varepsilon}}"
+                      r"\left(\hat{g}_j - \frac{1}{H}\sum_k \hat{g}_k - \hat{x}_j \frac{1}{H}\sum_k \hat{g}_k"
+                      r" \hat{x}_k\right)"), grad, d=d),
            text="The mean and the variance of a row depend on every feature of it, so each input's gradient "
                 "has three parts: its own path, the path through μ and the path through σ².")
 
@@ -180,9 +182,9 @@ def _backward(s: Solution, p: Problem, xhats: list[list], variances: list) -> No
                   for gc, xc in zip(zip(*g_rows), zip(*xhats))]
     over = r"\sum_n " if _is_matrix(p) else ""
     s.step("Gradients of γ and β",
-           chain(Latex(r"\frac{\partial\mathcal{L}}{\partial\boldsymbol{\beta}} = %s\mathbf{g}" % over), grad_beta),
-           chain(Latex(r"\frac{\partial\mathcal{L}}{\partial\boldsymbol{\gamma}} = %s\mathbf{g} \odot \hat{\mathbf{x}}"
-                       % over), grad_gamma, approx_digits=d),
+           D.eq(Latex(r"\frac{\partial\mathcal{L}}{\partial\boldsymbol{\beta}} = %s\mathbf{g}" % over), grad_beta, d=d),
+           D.eq(Latex(r"\frac{\partial\mathcal{L}}{\partial\boldsymbol{\gamma}} = %s\mathbf{g} \odot \hat{\mathbf{x}}"
+                       % over), grad_gamma, d=d),
            text="$\\mathbf{g} = \\partial\\mathcal{L}/\\partial\\mathbf{y}$ is the upstream gradient. γ and β are "
                 "shared by every sample, so their gradients have one entry per feature"
                 + (", summed over the rows." if _is_matrix(p) else "."))
@@ -191,9 +193,9 @@ def _backward(s: Solution, p: Problem, xhats: list[list], variances: list) -> No
         grad_x.append(_grad_x(g, xhat, sympy.sqrt(var + p.fields.eps), gammas))
         if i < SHOWN_ROWS:
             _show_backward(s, p, i, g, xhat, gammas, grad_x[-1])
-    s.answer("grad_x", _shaped(p, grad_x), symbol=r"\partial\mathcal{L}/\partial x")
-    s.answer("grad_gamma", grad_gamma, symbol=r"\partial\mathcal{L}/\partial\gamma")
-    s.answer("grad_beta", grad_beta, symbol=r"\partial\mathcal{L}/\partial\beta")
+    D.answer(s, "grad_x", _shaped(p, grad_x), r"\partial\mathcal{L}/\partial x")
+    D.answer(s, "grad_gamma", grad_gamma, r"\partial\mathcal{L}/\partial\gamma")
+    D.answer(s, "grad_beta", grad_beta, r"\partial\mathcal{L}/\partial\beta")
 
 
 def recompute(p: Problem) -> dict[str, Any]:
