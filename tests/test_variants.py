@@ -263,3 +263,24 @@ def test_a_dask_cluster_on_this_machine_builds_the_same_bytes(quiz, cli):
         cluster.close()
     assert result.code == 0, result.err
     assert tree(Path("dask")) == tree(Path("local"))
+
+
+@needs_tex
+def test_joining_in_rounds_keeps_every_page_in_order_and_the_same_bytes(tmp_path, monkeypatch):
+    from derive.pdf import compile_all
+    from derive.variants import combine
+    sources = []
+    for i in range(5):
+        tex = tmp_path / f"p{i}.tex"
+        pages = r"\newpage ".join(f"page {i}.{k}" for k in range(i % 3 + 1))
+        tex.write_text(r"\documentclass{article}\pagestyle{empty}\begin{document}" + pages + r"\end{document}" + "\n")
+        sources.append(tex)
+    pdfs = compile_all(sources)
+    monkeypatch.setattr(combine, "CHUNK", 2)
+    combine.concatenate(pdfs, tmp_path / "a.pdf")
+    combine.concatenate(pdfs, tmp_path / "b.pdf")
+    assert (tmp_path / "a.pdf").read_bytes() == (tmp_path / "b.pdf").read_bytes()
+    assert pages_of(tmp_path / "a.pdf") == sum(pages_of(p) for p in pdfs) == 1 + 2 + 3 + 1 + 2
+    text = subprocess.run(["pdftotext", str(tmp_path / "a.pdf"), "-"], capture_output=True, text=True).stdout
+    words = [w for w in text.split() if w[0].isdigit()]
+    assert words == ["0.0", "1.0", "1.1", "2.0", "2.1", "2.2", "3.0", "4.0", "4.1"]

@@ -6,15 +6,18 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import os
 import re
 import shutil
 import subprocess
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from ..errors import BuildError
 
 CHUNK = 200              # PDFs joined by one pdfunite run (file handles, argument length); more go in rounds
+                         # (at least 2)
 TRAILER_ID = re.compile(rb"/ID\s*\[\s*(?:\((?:\\.|[^\\)])*\)|<[0-9A-Fa-f]*>)\s*(?:\((?:\\.|[^\\)])*\)|<[0-9A-Fa-f]*>)\s*\]",
                         re.S)
 
@@ -39,15 +42,24 @@ def concatenate(pdfs: list[Path], target: Path) -> None:
     if len(pdfs) == 1:
         shutil.copyfile(pdfs[0], target)
         return
-    with tempfile.TemporaryDirectory(prefix="join-", dir=target.parent) as folder:
+    with tempfile.TemporaryDirectory(prefix="join-", dir=target.parent) as folder, \
+            ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
         parts = list(pdfs)
         round_ = 0
-        while len(parts) > CHUNK:
-            parts = [unite(tool, parts[at:at + CHUNK], Path(folder) / f"r{round_}-{at // CHUNK}.pdf")
-                     for at in range(0, len(parts), CHUNK)]
+        while len(parts) > CHUNK:            # a round of joins side by side, one pdfunite per core
+            starts = range(0, len(parts), CHUNK)
+            parts = list(pool.map(lambda at: unite(tool, parts[at:at + CHUNK],
+                                                   Path(folder) / f"r{round_}-{at // CHUNK}.pdf"), starts))
             round_ += 1
         unite(tool, parts, target)
     fixed_id(target)
+
+
+def concatenate_all(jobs: list[tuple[list[Path], Path]]) -> None:
+    """Several joins at once (the question sheets and the keys)."""
+    with ThreadPoolExecutor(max_workers=len(jobs) or 1) as pool:
+        for done in [pool.submit(concatenate, pdfs, target) for pdfs, target in jobs]:
+            done.result()
 
 
 def unite(tool: str, parts: list[Path], target: Path) -> Path:

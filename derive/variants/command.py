@@ -16,9 +16,9 @@ from ..errors import BuildError, Message, SpecError
 from ..limits import Limits
 from ..staging import check_destinations, publish, staging_folder
 from .build import Job, Outcome, names
-from .combine import concatenate, index_csv
+from .combine import concatenate_all, index_csv
 from .ids import ids_from
-from .runner import Progress, default_workers, outcomes, preconnect
+from .runner import Progress, default_workers, disconnect, outcomes, preconnect
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 BATCH_FILES = ("questions.pdf", "keys.pdf", "index.csv")
@@ -52,17 +52,15 @@ def run(args: argparse.Namespace) -> int:
         plan = make_plan(args)
         if plan.scheduler is not None:
             preconnect(plan.scheduler)
+        return execute(plan)
     except SpecError as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_BAD_INPUT
     except BuildError as exc:
         print(f"derive variants: {exc}", file=sys.stderr)
         return EXIT_FAILED
-    try:
-        return execute(plan)
-    except BuildError as exc:
-        print(f"derive variants: {exc}", file=sys.stderr)
-        return EXIT_FAILED
+    finally:
+        disconnect()
 
 
 def make_plan(args: argparse.Namespace) -> Plan:
@@ -175,8 +173,8 @@ def write_batch(plan: Plan, work: Path) -> list[Path]:
     made = []
     if plan.pdf:
         key, questions = names(plan.stem, True)[3:5]
-        concatenate([plan.out / vid / questions for vid, _ in plan.rows], work / "questions.pdf")
-        concatenate([plan.out / vid / key for vid, _ in plan.rows], work / "keys.pdf")
+        concatenate_all([([plan.out / vid / questions for vid, _ in plan.rows], work / "questions.pdf"),
+                         ([plan.out / vid / key for vid, _ in plan.rows], work / "keys.pdf")])
         made += ["questions.pdf", "keys.pdf"]
     (work / "index.csv").write_text(index_csv(plan.rows, plan.seed, plan.stem, plan.pdf), encoding="utf-8")
     return publish(work, plan.out, made + ["index.csv"])

@@ -12,6 +12,7 @@ from ..spec import ID_PATTERN, read_capped, size_text
 MAX_COUNT = 1_000_000          # variants in one run
 ROSTER_BYTES = 64 << 20        # a roster file (a 50,000-student course with names is a few MiB)
 MAX_MESSAGES = 20              # bad rows reported one by one; the rest counted
+MAX_ID = 64                    # characters of one id (it names a folder and goes into a QR code)
 
 
 def ids_from(count: int | None = None, roster: str | Path | None = None) -> list[tuple[str, str]]:
@@ -93,6 +94,8 @@ def bad_id(vid: str, seen: dict[str, int]) -> str:
         return "missing id"
     if not ID_PATTERN.fullmatch(vid):
         return f"id {vid!r} must use only letters, digits, '_' and '-'"
+    if len(vid) > MAX_ID:
+        return f"id {vid[:20]!r}… is longer than {MAX_ID} characters"
     if vid in seen:
         return f"duplicate id {vid!r} (first on line {seen[vid]})"
     return ""

@@ -76,6 +76,12 @@ def preconnect(scheduler: str) -> None:
     _CLIENTS[scheduler] = connect(scheduler)
 
 
+def disconnect() -> None:
+    """Close a client that `preconnect` made and no run used (the run stopped before it started)."""
+    while _CLIENTS:
+        _CLIENTS.popitem()[1].close()
+
+
 @contextmanager
 def dask_executor(scheduler: str, text: str) -> Iterator[tuple[cf.Executor, Any]]:
     """The cluster's executor (tasks with unique keys) and the spec's text scattered to every worker."""
