@@ -311,3 +311,120 @@ HEAD = "title: t\nproblems:\n  - id: q\n    kind: rnn\n"
 ])
 def test_bad_specs_are_refused_with_a_clear_message(bad_spec, body, message):
     assert bad_spec(HEAD + body) == message
+
+
+# ---- slips and follow-through ----------------------------------------------------------------------
+
+RNN = {"kind": "rnn", "inputs": [[1, 0.5], [-1, 2], [0.5, -0.5]], "w_ih": [[0.5, -0.25], [0.25, 0.5]],
+       "w_hh": [[0.5, 0], [-0.5, 0.25]], "b_ih": [0.1, -0.2], "b_hh": [0.2, 0.1], "h0": [0.5, -0.5],
+       "upstream": [[0.5, 0], [0, 1], [1, -1]]}
+LSTM = {"kind": "rnn", "cell": "lstm", "inputs": [[1, 0], [0.5, -1]], "w_ih": [[0.5, -0.5], [0.25, 0], [1, 0.5],
+        [-0.5, 0.25], [0.5, 0.5], [0, -0.5], [0.25, 0.5], [-0.25, 1]], "w_hh": [[0.5, 0], [0, 0.5], [0.25, -0.25],
+        [0.5, 0.25], [-0.5, 1], [0.25, 0], [0, 0.25], [0.5, -0.5]], "b_ih": [0, 0, 1, 1, 0, 0, 0, 0],
+        "b_hh": [0, 0, 0, 0, 0, 0, 0.5, 0], "c0": [0.5, -1], "upstream": [[0, 0], [1, -1]]}
+GRU = {"kind": "rnn", "cell": "gru", "inputs": [[1, -1], [0.5, 0.5]], "w_ih": [[0.5, 0], [0, -0.5], [0.25, 0.5],
+       [-0.5, 0.25], [1, -0.5], [0.5, 0.5]], "w_hh": [[0.5, -0.5], [0.25, 0], [0, 0.5], [-0.25, 0.25], [0.5, 0],
+       [-0.5, 1]], "b_ih": [0, 0.5, 0, 0, 0.25, 0], "b_hh": [0.5, 0, 0, 0, 0, -0.5], "h0": [0.5, -0.5],
+       "upstream": [[1, 0], [0.5, -1]]}
+
+
+def written(value) -> list:
+    """A student's numbers: 6 significant digits."""
+    if isinstance(value, torch.Tensor):
+        value = value.detach().tolist()
+    if isinstance(value, list):
+        return [written(v) for v in value]
+    return float(f"{float(value):.6g}")
+
+
+def marks(tmp_path, spec: dict, answers: dict) -> list:
+    """The wrong marks of a student's answers to one problem."""
+    import yaml
+    path = tmp_path / "spec.yaml"
+    problem = {"id": "p", **spec}
+    path.write_text(yaml.safe_dump({"title": "t", "problems": [problem]}, sort_keys=False), encoding="utf-8")
+    return [m for m in derive.check(derive.load(path), {"p": answers}).problems[0].marks if not m.ok]
+
+
+@pytest.mark.parametrize("spec, slip, answer, name", [
+    (LSTM, "swap", "cells", "rnn_forget_input_swapped"),
+    (LSTM, "no_cell_tanh", "hidden", "rnn_cell_tanh_forgotten"),
+    (RNN, "sigmoid", "hidden", "rnn_tanh_sigmoid"),
+    (GRU, "flip_z", "hidden", "rnn_gru_update_flipped"),
+    (GRU, "reset_before", "hidden", "rnn_gru_reset_before"),
+    (RNN, "no_b_hh", "hidden", "rnn_hh_bias_forgotten"),
+    (RNN, "truncated", "grad_w_hh", "rnn_bptt_truncated"),
+    (LSTM, "truncated", "grad_w_ih", "rnn_bptt_truncated"),
+    (GRU, "truncated", "grad_inputs", "rnn_bptt_truncated"),
+])
+def test_a_slip_computed_in_torch_is_named(tmp_path, spec, slip, answer, name):
+    values, grads = torch_grads(spec, slip)
+    student = {**values, **grads}[answer]
+    wrong = marks(tmp_path, spec, {answer: written(student)})
+    assert wrong and all(name in m.slip_names for m in wrong), [(m.name, m.slip_names, m.slip) for m in wrong]
+
+
+def test_only_the_last_steps_gradient_is_named(tmp_path):
+    leaves = leaves_of(RNN)
+    hidden = unroll(RNN, leaves)["hidden"]
+    last = hidden[-1]
+    prev = hidden[-2].detach()           # BPTT stopped after step T: step T alone, its h_{T−1} a constant
+    a = leaves["w_ih"] @ leaves["inputs"][-1] + leaves["b_ih"] + leaves["w_hh"] @ prev + leaves["b_hh"]
+    assert torch.allclose(torch.tanh(a), last)
+    (torch.tanh(a) * t64(RNN["upstream"][-1])).sum().backward()
+    wrong = marks(tmp_path, RNN, {"grad_w_ih": written(leaves["w_ih"].grad)})
+    assert wrong and all("rnn_bptt_truncated" in m.slip_names for m in wrong)
+    assert all("only the last step" in m.slip for m in wrong)
+
+
+def test_gru_hidden_from_the_students_own_gates_is_carried(tmp_path):
+    exact = derive.solve(GRU).answers
+    gates = [[float(v) for v in row] for row in to_float(exact["gates"])]
+    gates[0][2] += 0.1                   # z of unit 0 at step 1 wrong
+    hidden, prev = [], [0.5, -0.5]
+    for row in gates:
+        z, n = row[2:4], row[4:6]
+        prev = [(1 - zj) * nj + zj * hj for zj, nj, hj in zip(z, n, prev)]
+        hidden.append(prev)
+    wrong = marks(tmp_path, GRU, {"gates": written(gates), "hidden": written(hidden)})
+    carried = [m for m in wrong if m.name == "hidden"]
+    assert [m.name for m in wrong if m.name == "gates"] == ["gates"]
+    assert carried and all(m.carried == "gates" for m in carried)
+
+
+def test_lstm_cells_and_hidden_from_the_students_own_gates_are_carried(tmp_path):
+    exact = derive.solve(LSTM).answers
+    gates = [[float(v) for v in row] for row in to_float(exact["gates"])]
+    gates[0][2] = 0.9                    # f of unit 0 at step 1 wrong
+    cells, hidden, c = [], [], [0.5, -1]
+    for row in gates:
+        i, f, g, o = row[0:2], row[2:4], row[4:6], row[6:8]
+        c = [fj * cj + ij * gj for ij, fj, gj, cj in zip(i, f, g, c)]
+        cells.append(c)
+        hidden.append([oj * float(torch.tanh(t64(cj))) for oj, cj in zip(o, c)])
+    wrong = marks(tmp_path, LSTM, {"gates": written(gates), "cells": written(cells), "hidden": written(hidden)})
+    assert {m.name for m in wrong} == {"gates", "cells", "hidden"}
+    assert all(m.carried == "gates" for m in wrong if m.name == "cells")
+    assert all(m.carried == "cells" for m in wrong if m.name == "hidden")   # o ⊙ tanh(their c): the earliest
+
+
+def test_the_question_sheet_shows_the_data(cli, spec_file, tmp_path):
+    import yaml
+    spec = spec_file(yaml.safe_dump({"title": "t", "problems": [{"id": "q", **LSTM}]}, sort_keys=False))
+    result = cli("build", spec, "--no-pdf", "--questions", "-o", tmp_path / "out")
+    assert result.code == 0, result.err
+    sheet = (tmp_path / "out" / "spec-questions.tex").read_text(encoding="utf-8")
+    assert "-0.25" in sheet and "w ih" in sheet and "c0" in sheet and "nonlinearity" not in sheet
+
+
+def test_lstm_hidden_from_the_students_gates_alone_is_carried(tmp_path):
+    exact = derive.solve(LSTM).answers
+    gates = [[float(v) for v in row] for row in to_float(exact["gates"])]
+    gates[1][6] = 0.25                   # o of unit 0 at step 2 wrong
+    hidden, c = [], [0.5, -1]
+    for row in gates:
+        i, f, g, o = row[0:2], row[2:4], row[4:6], row[6:8]
+        c = [fj * cj + ij * gj for ij, fj, gj, cj in zip(i, f, g, c)]
+        hidden.append([oj * float(torch.tanh(t64(cj))) for oj, cj in zip(o, c)])
+    wrong = marks(tmp_path, LSTM, {"gates": written(gates), "hidden": written(hidden)})
+    assert [(m.name, m.index, m.carried) for m in wrong] == [("gates", (1, 6), None), ("hidden", (1, 0), "gates")]
