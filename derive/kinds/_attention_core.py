@@ -10,6 +10,7 @@ import mpmath
 import numpy as np
 import sympy
 
+from ..fasteval import numeric
 from ..problem import Problem
 from . import _layers as L
 
@@ -78,6 +79,15 @@ def setup(p: Problem) -> Setup:
 
 # ---- exact ------------------------------------------------------------------------------------------
 
+def tame(x: Any) -> Any:
+    """`_layers.tame` (exact while small, a 50-digit decimal past its size limit or once it meets one), the decimal
+    made by derive's fast evaluator, which evaluates the exponentials a softmax shares once."""
+    if not isinstance(x, sympy.Basic) or x.is_Rational or x.is_Float:
+        return x
+    n, has_float = L._size(x, L.SIZE_LIMIT)
+    return sympy.Float(numeric(x, L.PRECISION), L.PRECISION) if n > L.SIZE_LIMIT or has_float else x
+
+
 def transpose(m: list[list]) -> list[list]:
     """Mᵀ."""
     return [list(col) for col in zip(*m)]
@@ -86,13 +96,13 @@ def transpose(m: list[list]) -> list[list]:
 def product(a: list[list], b: list[list]) -> list[list]:
     """A·B, each entry kept exact while small (`tame`)."""
     cols = transpose(b)
-    return [[L.tame(sympy.Add(*[x * y for x, y in zip(row, col) if x != 0 and y != 0])) for col in cols]
+    return [[tame(sympy.Add(*[x * y for x, y in zip(row, col) if x != 0 and y != 0])) for col in cols]
             for row in a]
 
 
 def scaled(m: list[list], c: Any) -> list[list]:
     """c·M."""
-    return [[L.tame(c * v) for v in row] for row in m]
+    return [[tame(c * v) for v in row] for row in m]
 
 
 def softmax_rows(s: list[list], allowed: list[list[bool]]) -> list[list]:
@@ -100,7 +110,7 @@ def softmax_rows(s: list[list], allowed: list[list[bool]]) -> list[list]:
     out = []
     for row, ok in zip(s, allowed):
         kept = [v for v, a in zip(row, ok) if a]
-        out.append([L.tame(1 / sympy.Add(*[sympy.exp(L.tame(k - v)) for k in kept])) if a else sympy.Integer(0)
+        out.append([tame(1 / sympy.Add(*[sympy.exp(tame(k - v)) for k in kept])) if a else sympy.Integer(0)
                     for v, a in zip(row, ok)])
     return out
 
@@ -109,7 +119,7 @@ def softmax_backward(w: list[list], dw: list[list]) -> tuple[list, list[list]]:
     """δ_i = Σ_k w_ik·∂L/∂w_ik per row, and ∂L/∂s_ij = w_ij (∂L/∂w_ij − δ_i), computed as
     w_ij Σ_k w_ik (∂L/∂w_ij − ∂L/∂w_ik) (the same, as Σ_k w_ik = 1) so that equal terms cancel exactly."""
     deltas = [weighted_row(wr, dr) for wr, dr in zip(w, dw)]
-    ds = [[L.tame(a * sympy.Add(*[c * (b - e) for c, e in zip(wr, dr) if c != 0 and b != e]))
+    ds = [[tame(a * sympy.Add(*[c * (b - e) for c, e in zip(wr, dr) if c != 0 and b != e]))
            if a != 0 else sympy.Integer(0) for a, b in zip(wr, dr)] for wr, dr in zip(w, dw)]
     return deltas, ds
 
@@ -118,7 +128,7 @@ def weighted_row(weights: list, values: list) -> Any:
     """Σ_j w_j·v_j for weights that sum to 1, as v_r + Σ_j w_j (v_j − v_r) with r the first nonzero weight (the
     same), so that equal values cancel exactly (equal values give that value)."""
     r = next(j for j, a in enumerate(weights) if a != 0)
-    return L.tame(values[r] + sympy.Add(*[a * (v - values[r]) for a, v in zip(weights, values)
+    return tame(values[r] + sympy.Add(*[a * (v - values[r]) for a, v in zip(weights, values)
                                           if a != 0 and v != values[r]]))
 
 
@@ -154,7 +164,7 @@ def projections_backward(p: Problem, grads: dict[str, Any]) -> dict[str, list[li
            for c, name in (("q", "queries"), ("k", "keys"), ("v", "values"))}
     parts = [product(grads["grad_queries"], f.wq), product(grads["grad_keys"], f.wk),
              product(grads["grad_values"], f.wv)]
-    out["grad_input"] = [[L.tame(a + b + c) for a, b, c in zip(*rows)] for rows in zip(*parts)]
+    out["grad_input"] = [[tame(a + b + c) for a, b, c in zip(*rows)] for rows in zip(*parts)]
     return out
 
 
