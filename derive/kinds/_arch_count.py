@@ -60,10 +60,13 @@ def _dense(shape: Shape, layer: Layer) -> Row:
 
 
 def _too_large(layer: Layer, shape: Shape, reach: tuple[int, int], total: tuple[int, int]) -> None:
-    """A window that fits nowhere on its (padded) input."""
+    """A window that fits nowhere on its (padded) input (in ceil mode, one that does not even start on it)."""
     h, w, _c = shape
     ph, pw = total
     if h + ph >= reach[0] and w + pw >= reach[1]:
+        return
+    if layer.ceil_mode and min(out_size(n, k, s, p, 1, True) for n, k, s, p in
+                               zip((h, w), layer.kernel, layer.stride, total)) >= 1:
         return
     conv = layer.type == "conv"
     (kh, kw) = layer.kernel

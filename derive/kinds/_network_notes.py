@@ -74,6 +74,11 @@ def notes(s: Solution, results: dict[str | None, list[Row]]) -> None:
             s.note(text)
 
 
+def _the(n: int, what: str) -> str:
+    """`the 13 depthwise convs`, `the one depthwise conv`."""
+    return f"the {n} {what}s" if n != 1 else f"the one {what}"
+
+
 def _share(part: int, whole: int) -> str:
     """`3.2 %` of a total, one decimal."""
     return f"{100 * part / whole:.1f} %"
@@ -90,9 +95,11 @@ def separable_note(s: Solution, design: str | None, rows: list[Row]) -> None:
     dw, pw = sum(r.mults for r in depthwise), sum(r.mults for r in pointwise)
     dwp, pwp = sum(r.params for r in depthwise), sum(r.params for r in pointwise)
     where = f"In the {plain(design)} design, of" if design else "Of"
-    s.note(f"{where} the {total:,} multiplications, the {len(depthwise)} depthwise convs do {dw:,} "
-           f"({_share(dw, total)}) and the {len(pointwise)} pointwise 1×1 convs {pw:,} ({_share(pw, total)}); "
-           f"of the {params:,} parameters the depthwise convs hold {dwp:,} ({_share(dwp, params)}) and the "
-           f"pointwise convs {pwp:,} ({_share(pwp, params)}). Splitting a full $k \\times k$ conv into a depthwise "
+    many = len(depthwise) > 1
+    s.note(f"{where} the {total:,} multiplications, {_the(len(depthwise), 'depthwise conv')} do{'' if many else 'es'} "
+           f"{dw:,} ({_share(dw, total)}) and {_the(len(pointwise), 'pointwise 1×1 conv')} {pw:,} "
+           f"({_share(pw, total)}); of the {params:,} parameters the depthwise conv{'s' if many else ''} "
+           f"hold{'' if many else 's'} {dwp:,} ({_share(dwp, params)}) and the pointwise "
+           f"conv{'s' if len(pointwise) > 1 else ''} {pwp:,} ({_share(pwp, params)}). Splitting a full $k \\times k$ conv into a depthwise "
            "and a pointwise one cuts its multiplications to $1/C_{\\text{out}} + 1/k^2$ of them, and what is "
            "left is mostly the 1×1 convs' work.")

@@ -41,7 +41,7 @@ def check_published(p: Problem, rows_of: dict[str | None, list[Row]]) -> None:
     totals = _totals(rows_of[None])
     for key in ("params", "multiplications"):
         if published[key] is not None and published[key] != totals[key]:
-            raise p.error(f"published.{key}",
+            raise p.error(("published", key),
                           f"the layers give {totals[key]:,} {WORDS[key]}, but {published[key]:,} are published: "
                           "these layers are not the published network")
 

@@ -439,3 +439,187 @@ def test_python_api_error_has_the_field():
         derive.network([8, 8, 3], [{"flatten": True}, {"conv": 2, "kernel": 3}])
     assert str(exc.value) == ("problem.layers[1].conv: a conv layer needs a [height, width, channels] input, "
                               "but it gets a flat vector of 192")
+
+
+# ---- SPEC §14: bad inputs of the new layers (exact messages, exit 2, nothing written) ------------------------
+
+HEAD = "title: t\nproblems:\n  - id: q\n    kind: network\n"
+BAD_14 = [
+    ("residual shapes", "    input: [8, 8, 4]\n    layers:\n      - residual: [{conv: 8, kernel: 3, padding: 1}]\n"
+     "        shortcut: [{conv: 8, kernel: 1, stride: 2}]\n",
+     "spec.yaml:7: q.layers[0].residual: the main path and the shortcut cannot be added: the main path gives "
+     "8×8×8, the shortcut gives 4×4×8"),
+    ("identity shortcut", "    input: [8, 8, 4]\n    layers:\n      - residual: [{conv: 4, kernel: 3, stride: 2, "
+     "padding: 1}]\n",
+     "spec.yaml:7: q.layers[0].residual: the main path and the shortcut cannot be added: the main path gives "
+     "4×4×4, the shortcut (the identity) keeps the input's 8×8×4: give a shortcut that matches, e.g. a 1×1 conv "
+     "with the main path's stride"),
+    ("groups and channels", "    input: [8, 8, 6]\n    layers:\n      - {conv: 8, kernel: 3, groups: 4}\n",
+     "spec.yaml:7: q.layers[0].groups: the input's 6 channels cannot be split into 4 groups (the groups must "
+     "divide the channels, as PyTorch)"),
+    ("groups and filters", "    input: [8, 8, 8]\n    layers:\n      - {conv: 6, kernel: 3, groups: 4}\n",
+     "spec.yaml:7: q.layers[0].groups: the 6 filters cannot be split into 4 groups (the groups must divide the "
+     "filters, as PyTorch)"),
+    ("output padding", "    input: [4, 4, 6]\n    layers:\n      - {convtranspose: 6, kernel: 3, stride: 2, "
+     "output_padding: 2}\n",
+     "spec.yaml:7: q.layers[0].output_padding: the output padding must be smaller than the stride (as PyTorch): "
+     "output padding 2 with stride 2"),
+    ("heads", "    input: [16, 30]\n    layers:\n      - {attention: 4}\n",
+     "spec.yaml:7: q.layers[0].attention: the 30 features cannot be split among 4 heads (the heads must divide "
+     "the features, as nn.MultiheadAttention)"),
+    ("embedding on an image", "    input: [8, 8, 3]\n    layers:\n      - {embedding: 100, dim: 8}\n",
+     "spec.yaml:7: q.layers[0].embedding: an embedding layer reads input: [tokens] (a number of token ids), but "
+     "the input is 8×8×3"),
+    ("embedding not first", "    input: [16]\n    layers:\n      - {dense: 4}\n      - {embedding: 100, dim: 8}\n",
+     "spec.yaml:8: q.layers[1].embedding: an embedding layer reads token ids: it must be the network's first "
+     "layer, on input: [tokens]"),
+    ("dense on an image", "    input: [8, 8, 3]\n    layers:\n      - {conv: 4, kernel: 3}\n      - {dense: 10}\n",
+     "spec.yaml:8: q.layers[1].dense: a dense layer needs a flat input, but it gets 6×6×4: add {flatten: true} "
+     "before it"),
+    ("too many tokens", "    input: [16]\n    layers:\n      - {embedding: 100, dim: 8}\n"
+     "      - {position_embedding: 8}\n",
+     "spec.yaml:8: q.layers[1].position_embedding: 16 tokens are more than the 8 positions it has (max_tokens)"),
+    ("attention on an image", "    input: [8, 8, 3]\n    layers:\n      - {attention: 2}\n",
+     "spec.yaml:7: q.layers[0].attention: an attention layer needs a [tokens, features] input, but it gets 8×8×3"),
+    ("an avgpool", "    input: [8, 8, 3]\n    layers:\n      - {avgpool: 2, sride: 2}\n",
+     "spec.yaml:7: q.layers[0].sride: unknown field of an avgpool layer (did you mean 'stride'?); allowed: "
+     "avgpool, ceil_mode, name, padding, stride"),
+    ("dilation of a dense layer", "    input: [8]\n    layers:\n      - {dense: 2, dilation: 2}\n",
+     "spec.yaml:7: q.layers[0].dilation: unknown field of a dense layer (dilation is a field of conv layers); "
+     "allowed: activation, bias, dense, name"),
+    ("unknown activation", "    input: [8]\n    layers:\n      - {activation: rleu6}\n",
+     "spec.yaml:7: q.layers[0].activation: expected one of linear, relu, leaky_relu, sigmoid, tanh, softmax, "
+     "relu6, gelu, got 'rleu6' (did you mean 'relu6'?)"),
+    ("published", "    input: [8]\n    layers:\n      - {dense: 2}\n    published: {params: 19}\n",
+     "spec.yaml:8: q.published.params: the layers give 18 parameters, but 19 are published: these layers are not "
+     "the published network"),
+    ("transposed too small", "    input: [2, 2, 1]\n    layers:\n      - {convtranspose: 1, kernel: 1, padding: 1}\n",
+     "spec.yaml:7: q.layers[0].padding: the padding leaves no output: (H − 1)·s − 2p + k + output padding gives "
+     "0×0"),
+    ("dilated too large", "    input: [4, 4, 1]\n    layers:\n      - {conv: 1, kernel: 3, dilation: 2}\n",
+     "spec.yaml:7: q.layers[0].kernel: the 3×3 kernel (dilated to 5×5) is larger than its 4×4 input: there is "
+     "no position to put it"),
+]
+
+
+@pytest.mark.parametrize("what, fields, message", BAD_14, ids=[b[0] for b in BAD_14])
+def test_bad_input_of_real_architectures(bad_spec, what, fields, message):
+    assert bad_spec(HEAD + fields) == message
+
+
+def test_layer_limit_counts_residual_blocks(bad_spec):
+    inner = ", ".join(["{dense: 2}"] * 1023)
+    message = bad_spec(HEAD + f"    input: [2]\n    layers:\n      - residual: [{inner}]\n      - {{dense: 2}}\n")
+    assert message == ("spec.yaml:6: q.layers: more than 1024 layers in one network (layers inside branches and "
+                       "residual blocks count too; limit 'layers')")
+    assert len(solve([2], [{"residual": [{"dense": 2}] * 1023}])["layers"]) == 1
+
+
+# ---- SPEC §14: counts, steps, tables -------------------------------------------------------------------------
+
+def test_residual_counts_are_the_sums():
+    a = solve([8, 8, 4], [{"residual": [{"conv": 8, "kernel": 3, "padding": 1}, {"batchnorm": True}],
+                           "shortcut": [{"conv": 8, "kernel": 1}], "activation": "relu"}])
+    (entry,) = a["layers"]
+    assert entry["params"] == (9 * 4 + 1) * 8 + 16 + (4 + 1) * 8 == a["params"]
+    assert entry["multiplications"] == 64 * 8 * 9 * 4 + 64 * 8 * 4
+    assert entry["name"] == "residual block (2 layers, a 1-layer shortcut), relu"
+
+
+def test_sequence_counts():
+    a = solve([10], [{"embedding": 50, "dim": 8}, {"position_embedding": 12}, {"attention": 2}, {"layernorm": True},
+                     {"dense": 3}, {"activation": "gelu"}])
+    assert [e["output_shape"] for e in a["layers"]] == [[10, 8]] * 4 + [[10, 3]] * 2
+    assert [e["params"] for e in a["layers"]] == [400, 96, 4 * 64 + 32, 16, 27, 0]
+    assert [e["multiplications"] for e in a["layers"]] == [0, 0, 4 * 10 * 64 + 2 * 100 * 8, 0, 10 * 8 * 3, 0]
+
+
+def test_key_of_new_layers():
+    s = derive.network([9, 9, 4], [{"conv": 8, "kernel": 3, "dilation": 2, "groups": 4},
+                                   {"maxpool": 2, "ceil_mode": True},
+                                   {"convtranspose": 2, "kernel": 3, "stride": 2, "padding": 1, "output_padding": 1},
+                                   {"upsample": 2}, {"globalmaxpool": True}])
+    lines = [line for step in s.steps for line in step.math]
+    assert any(r"k' = 2 \cdot (3 - 1) + 1 = 5" in line for line in lines)
+    assert any(r"\lfloor (9 - 5)/1 \rfloor + 1 = 5" in line for line in lines)
+    assert any(r"(3 \cdot 3 \cdot (4/4) + 1) \cdot 8 = 80" in line for line in lines)
+    assert any(r"\lceil (5 - 2)/2 \rceil + 1 = 3" in line for line in lines)
+    assert any(r"H_{\text{out}} = W_{\text{out}} = (3 - 1) \cdot 2 - 2 \cdot 1 + 3 + 1 = 6" in line for line in lines)
+    assert any(r"3 \cdot 3 \cdot 8 \cdot 3 \cdot 3 \cdot 2 = 1{,}296" in line for line in lines)
+    assert any(r"6 \cdot 2 = 12" in line for line in lines)
+    assert s.answers["output_shape"] == [1, 1, 2]
+    assert "groups: } C_{\\text{in}} \\to C_{\\text{in}}/g" in s.steps[0].math[-2] or any(
+        "C_{\\text{in}}/g" in line for line in s.steps[0].math)
+
+
+def test_attention_key_splits_the_multiplications():
+    s = derive.network([16, 64], [{"attention": 4}])
+    assert any(r"4 \cdot 16 \cdot 64^2 + 2 \cdot 16^2 \cdot 64 = 262{,}144 + 32{,}768 = 294{,}912" in line
+               for step in s.steps for line in step.math)
+
+
+def test_residual_steps_and_table():
+    s = derive.network([8, 8, 4], [{"name": "stage", "residual": [{"conv": 4, "kernel": 3, "padding": 1}]},
+                                   {"name": "stage", "residual": [{"conv": 4, "kernel": 3, "padding": 1}]},
+                                   {"name": "stage", "residual": [{"conv": 4, "kernel": 3, "padding": 1}]}])
+    titles = [step.title for step in s.steps]
+    assert titles[1:5] == ["Layer 1: stage, block 1", "Layer 1, main path, layer 1: conv 3×3, 4 filters, padding 1",
+                           "Layer 1: the addition", "Layers 2 to 3: stage, blocks 2–3"]
+    assert s.steps[4].text == "The same as block 1: 8×8×4 out, 148 parameters and 9,216 multiplications each."
+    table = s.steps[-1].figure
+    assert r"\textit{shortcut: identity}" in table and r"$\oplus$ main path + shortcut" in table
+    assert r"stage, block 2 \textit{(as block 1)}" in table and table.count("main path +") == 1
+    assert [e["name"] for e in s.answers["layers"]] == ["stage, block 1", "stage, block 2", "stage, block 3"]
+
+
+def test_periodic_repeats_in_one_line():
+    s = derive.network([8, 8, 4], [{"conv": 4, "kernel": 3, "padding": 1}, {"activation": "relu"}] * 3)
+    step = next(step for step in s.steps if step.title.startswith("Layers 3 to 6"))
+    assert step.title == "Layers 3 to 6: layers 1 to 2 again"
+    assert step.text == "They are layers 1 to 2 again, 2 times over: the same shapes, parameters and multiplications."
+
+
+def test_depthwise_note():
+    s = derive.network([8, 8, 4], [{"conv": 4, "kernel": 3, "padding": 1, "groups": 4}, {"conv": 8, "kernel": 1}])
+    (note,) = s.notes
+    assert note.startswith("Of the 4,352 multiplications, the one depthwise conv does 2,304 (52.9 %) and the one "
+                           "pointwise 1×1 conv 2,048 (47.1 %); of the 80 parameters the depthwise conv holds 40")
+
+
+# ---- SPEC §14: slips, follow-through ------------------------------------------------------------------------
+
+SLIPPED = [
+    ("grouped_as_full", "input: [8, 8, 4]\n    layers: [{conv: 4, kernel: 3, padding: 1, groups: 4}]", "params", 148),
+    ("dilated_taps", "input: [9, 9, 2]\n    layers: [{conv: 2, kernel: 3, dilation: 2}]", "params", 102),
+    ("shortcut_left_out", "input: [8, 8, 4]\n    layers:\n"
+     "      - {residual: [{conv: 8, kernel: 3, padding: 1}], shortcut: [{conv: 8, kernel: 1}, {batchnorm: true}]}\n"
+     "      - {residual: [{conv: 4, kernel: 3, padding: 1}], shortcut: [{conv: 4, kernel: 1}, {batchnorm: true}]}",
+     "params", 296 + 292),
+    ("attention_scores_left_out", "input: [4, 8]\n    layers: [{attention: 2}]", "multiplications", 1024),
+    ("transposed_as_conv", "input: [2, 2, 3]\n    layers: [{convtranspose: 4, kernel: 2, stride: 2}]",
+     "multiplications", 768),
+]
+
+
+@pytest.mark.parametrize("slip, fields, answer, given", SLIPPED, ids=[s[0] for s in SLIPPED])
+def test_slips_of_real_architectures(slip, fields, answer, given):
+    from derive.grading.run import check
+    from derive.spec import parse
+    from derive.yamlsafe import Plain
+    sheet = parse(HEAD + "    " + fields + "\n")
+    report = check(sheet, {"q": {answer: Plain(str(given))}})
+    (mark,) = report.problems[0].marks
+    assert not mark.ok and slip in mark.slip_names, mark.slip
+
+
+def test_residual_totals_follow_from_the_students_layers():
+    from derive.grading.run import check
+    from derive.spec import parse
+    from derive.yamlsafe import Plain
+    sheet = parse(HEAD + "    input: [8, 8, 4]\n    layers:\n"
+                  "      - {residual: [{conv: 8, kernel: 3, padding: 1}], shortcut: [{conv: 8, kernel: 1}]}\n"
+                  "      - {globalavgpool: true}\n")
+    report = check(sheet, {"q": {"layers": [{"params": Plain("296")}, {"params": Plain("0")}],
+                                 "params": Plain("296")}})
+    total = next(m for m in report.problems[0].marks if m.name == "params")
+    assert not total.ok and total.carried == "layers"
