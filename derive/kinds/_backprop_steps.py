@@ -208,8 +208,8 @@ def graph(layers: list[L.Layer], x: list, zs: list, acts: list, y: list | None, 
     for i, layer in enumerate(layers):
         k = i + 1
         delta = back.deltas[i]
-        wxt = [[E.dot(E.rows([wr])[0], sample) for wr in layer.weights] for sample in
-               (x if i == 0 else acts[i - 1])]
+        wxt = zs[i] if layer.bias is None else [[E.sub(v, bj) for v, bj in zip(row, E.rows([layer.bias])[0])]
+                                                 for row in zs[i]]   # X·Wᵀ = Z − b
         chain.append(G.Op(f"mm{k}", r"$\times$"))
         side[f"mm{k}"] = G.Val(f"w{k}", D.sup("W", k), G.as_sym(layer.weights), G.as_sym(back.grad_w[i]), "param")
         last = i == nl - 1

@@ -28,8 +28,8 @@ class Backward:
     grad_x: list              # ∂L/∂X (N × inputs)
 
 
-def _col(m: list[list], j: int) -> list:
-    return [row[j] for row in m]
+def _transpose(m: list[list]) -> list[list]:
+    return [list(col) for col in zip(*m)]
 
 
 def loss_scale(loss: str, n: int, k: int) -> Fraction:
@@ -123,12 +123,11 @@ def backward(layers: list[L.Layer], x: list, zs: list, acts: list, y: list, loss
         layer = layers[i]
         deltas[i] = delta
         a_prev = x if i == 0 else acts[i - 1]
-        grad_w[i] = [[E.dot(_col(delta, j), _col(a_prev, c)) for c in range(layer.inputs)]
-                     for j in range(layer.units)]
+        columns = _transpose(delta)
+        grad_w[i] = E.matmul(columns, _transpose(a_prev))
         if layer.bias is not None:
-            grad_b[i] = [E.total(_col(delta, j)) for j in range(layer.units)]
-        w = E.rows(layer.weights)
-        g = [[E.dot(drow, _col(w, c)) for c in range(layer.inputs)] for drow in delta]
+            grad_b[i] = [E.total(col) for col in columns]
+        g = E.matmul(delta, _transpose(E.rows(layer.weights)))
         if i == 0:
             grad_x = g
             break

@@ -6,6 +6,7 @@ is carried without building the SymPy expression at all (building and evaluating
 from __future__ import annotations
 
 from fractions import Fraction
+from math import gcd
 from functools import lru_cache
 from typing import Any, Callable
 
@@ -86,9 +87,10 @@ def _nodes(x: sympy.Basic) -> int:
 
 def size(x: Any) -> int:
     """How big a value's exact form is: 1 for a rational, BIG for a carried value."""
-    if isinstance(x, (Fraction, int, sympy.Rational)):
+    kind = type(x)
+    if kind is Fraction or kind is int or isinstance(x, sympy.Rational):
         return 1
-    if isinstance(x, Carried):
+    if kind is Carried:
         return BIG
     return _nodes(x)
 
@@ -107,17 +109,50 @@ def _either(estimate: int, carried: Callable[[], Carried], symbolic: Callable[[]
 
 def is_zero(x: Any) -> bool:
     """True for an exact 0."""
-    return not isinstance(x, Carried) and x == 0
+    kind = type(x)
+    if kind is Fraction:
+        return x.numerator == 0
+    return kind is not Carried and x == 0
 
 
-def dot(ws: list, xs: list) -> Any:
-    """Σ w·x."""
+def dot(ws: list, xs: list, pairs_of: Callable[[Any], tuple] = N.pair) -> Any:
+    """Σ w·x (`pairs_of` gives a value at the two working precisions, where it is carried)."""
     pairs = [(w, x) for w, x in zip(ws, xs) if not is_zero(w) and not is_zero(x)]
-    if all(isinstance(w, Fraction) and isinstance(x, Fraction) for w, x in pairs):
-        return sum((w * x for w, x in pairs), ZERO)
-    estimate = 1 + sum(size(w) + size(x) + 1 for w, x in pairs)
-    return _either(estimate, lambda: N.dot(*zip(*pairs)),
-                   lambda: sympy.Add(*[sym(w) * sym(x) for w, x in pairs]))
+    if all(type(w) is Fraction and type(x) is Fraction for w, x in pairs):
+        return _fraction_dot(pairs)
+    estimate = 1
+    for w, x in pairs:
+        estimate += size(w) + size(x) + 1
+        if estimate > SIZE_LIMIT:
+            break
+    if estimate > SIZE_LIMIT:
+        return N.dot_pairs([(pairs_of(w), pairs_of(x)) for w, x in pairs])
+    return exact(sympy.Add(*[sym(w) * sym(x) for w, x in pairs]))
+
+
+def _fraction_dot(pairs: list[tuple[Fraction, Fraction]]) -> Fraction:
+    """Σ w·x over one common denominator (decimals share theirs: one normalization at the end)."""
+    num, den = 0, 1
+    for w, x in pairs:
+        n, d = w.numerator * x.numerator, w.denominator * x.denominator
+        if d == den:
+            num += n
+        else:
+            g = gcd(den, d)
+            num, den = num * (d // g) + n * (den // g), den // g * d
+    return Fraction(num, den)
+
+
+def matmul(left: list[list], right: list[list]) -> list[list]:
+    """[[dot(l, r) for r in right] for l in left]: rows by rows, each carried operand converted once."""
+    memo: dict[int, tuple] = {}
+
+    def pairs_of(v: Any) -> tuple:
+        key = id(v)
+        if key not in memo:
+            memo[key] = N.pair(v)
+        return memo[key]
+    return [[dot(l, r, pairs_of) for r in right] for l in left]
 
 
 def total(values: list) -> Any:
@@ -153,9 +188,23 @@ def div(a: Any, b: Any) -> Any:
     return _either(size(a) + size(b) + 3, lambda: N.div(a, b), lambda: sym(a) / sym(b))
 
 
+def _exp(v: sympy.Expr) -> sympy.Expr:
+    """e^v; of a rational other than 0 and 1 built without SymPy's evaluation (which would leave it as it is)."""
+    if isinstance(v, sympy.Rational) and v != 0 and v != 1:
+        return sympy.exp(v, evaluate=False)
+    return sympy.exp(v)
+
+
+def _tanh(v: sympy.Expr) -> sympy.Expr:
+    """tanh v; of a nonzero rational as SymPy evaluates it (−tanh(−v) for v < 0), built directly."""
+    if isinstance(v, sympy.Rational) and v != 0:
+        return sympy.tanh(v, evaluate=False) if v > 0 else -sympy.tanh(-v, evaluate=False)
+    return sympy.tanh(v)
+
+
 SYMBOLIC: dict[str, Callable[[sympy.Expr], sympy.Expr]] = {
-    "exp": sympy.exp, "log": sympy.log, "tanh": sympy.tanh,
-    "sigmoid": lambda v: 1 / (1 + sympy.exp(-v)), "softplus": lambda v: sympy.log(1 + sympy.exp(v))}
+    "exp": _exp, "log": sympy.log, "tanh": _tanh,
+    "sigmoid": lambda v: 1 / (1 + _exp(-v)), "softplus": lambda v: sympy.log(1 + _exp(v))}
 
 
 def unary(name: str, v: Any) -> Any:
@@ -199,13 +248,15 @@ def softmax(z: list) -> list:
     if 2 + sum(sizes) + len(z) * (3 + max(sizes)) > SIZE_LIMIT:
         return N.softmax(z)
     zs = [sym(v) for v in z]
-    return [exact(1 / sympy.Add(*[sympy.exp(zk - zj) for zk in zs])) for zj in zs]
+    return [exact(1 / sympy.Add(*[_exp(zk - zj) for zk in zs])) for zj in zs]
 
 
 def logsumexp(z: list) -> Any:
-    """log Σ_k e^{z_k}."""
+    """log Σ_k e^{z_k} (a sum of two or more exponentials is not one SymPy's log can simplify: not asked to)."""
+    if len(z) == 1:
+        return z[0]
     return _either(3 + sum(size(v) + 2 for v in z), lambda: N.logsumexp(z),
-                   lambda: sympy.log(sympy.Add(*[sympy.exp(sym(v)) for v in z])))
+                   lambda: sympy.log(sympy.Add(*[_exp(sym(v)) for v in z]), evaluate=False))
 
 
 def derivative(name: str, z: list, a: list, slope: Any = None) -> list:
@@ -231,10 +282,9 @@ def forward_pass(layers: list, x: list[list]) -> tuple[list, list]:
     for layer in layers:
         w = [[num(v) for v in row] for row in layer.weights]
         b = [num(v) for v in layer.bias] if layer.bias is not None else None
-        z = []
-        for sample in a:
-            row = [dot(wr, sample) for wr in w]
-            z.append([add(v, bj) for v, bj in zip(row, b)] if b is not None else row)
+        z = matmul(a, w)
+        if b is not None:
+            z = [[add(v, bj) for v, bj in zip(row, b)] for row in z]
         a = [activate(layer.activation, row, layer.slope) for row in z]
         zs.append(z)
         acts.append(a)

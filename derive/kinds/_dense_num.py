@@ -160,7 +160,11 @@ def div(a: Any, b: Any) -> Carried:
 
 def dot(ws: list, xs: list) -> Carried:
     """Σ w·x, each product exact and the sum rounded once, at both precisions."""
-    pairs = [(pair(w), pair(x)) for w, x in zip(ws, xs)]
+    return dot_pairs([(pair(w), pair(x)) for w, x in zip(ws, xs)])
+
+
+def dot_pairs(pairs: list[tuple[tuple, tuple]]) -> Carried:
+    """`dot` of operands already at the two precisions: [((w_lo, w_hi), (x_lo, x_hi)), …]."""
     plo, phi = PRECS[_rung.get()]
     return Carried(M.mpf_sum([M.mpf_mul(w[0], x[0]) for w, x in pairs], plo, RND),
                    M.mpf_sum([M.mpf_mul(w[1], x[1]) for w, x in pairs], phi, RND))
