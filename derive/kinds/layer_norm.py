@@ -139,9 +139,8 @@ def _show_row(s: Solution, p: Problem, i: int, row: list, stat: tuple, xhat: lis
            D.eq(Latex(r"\mu"), Latex(r"\frac{%s}{%d}" % (sum_x, h)), mean, d=d),
            D.eq(Latex(r"\sigma^2"), Latex(r"\frac{%s}{%d}" % (sq, h)), var, d=d),
            D.eq(Latex(r"\sqrt{\sigma^2 + \varepsilon}"), Latex(r"\sqrt{%s + %s}" % (tex(var), tex(p.fields.eps))),
-                 std, d=d))
-    lines = [D.eq(Latex(r"\hat{\mathbf{x}} = \frac{\mathbf{x} - %s}{%s}" % (tex(mean), tex(std))), xhat,
-                   d=d)]
+                std, d=d))
+    lines = [D.eq(Latex(r"\hat{\mathbf{x}} = \frac{\mathbf{x} - %s}{%s}" % (tex(mean), tex(std))), xhat, d=d)]
     if nonzero(p.fields.beta) or any(c != 1 for c in _per_feature(p, "gamma")):
         affine = Latex(r"\mathbf{y} = %s \odot \hat{\mathbf{x}} + %s" % (tex(p.fields.gamma), tex(p.fields.beta)))
         lines.append(D.eq(affine, y, d=d))
@@ -184,7 +183,7 @@ def _backward(s: Solution, p: Problem, xhats: list[list], variances: list) -> No
     s.step("Gradients of γ and β",
            D.eq(Latex(r"\frac{\partial\mathcal{L}}{\partial\boldsymbol{\beta}} = %s\mathbf{g}" % over), grad_beta, d=d),
            D.eq(Latex(r"\frac{\partial\mathcal{L}}{\partial\boldsymbol{\gamma}} = %s\mathbf{g} \odot \hat{\mathbf{x}}"
-                       % over), grad_gamma, d=d),
+                      % over), grad_gamma, d=d),
            text="$\\mathbf{g} = \\partial\\mathcal{L}/\\partial\\mathbf{y}$ is the upstream gradient. γ and β are "
                 "shared by every sample, so their gradients have one entry per feature"
                 + (", summed over the rows." if _is_matrix(p) else "."))

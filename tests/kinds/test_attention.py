@@ -244,3 +244,24 @@ def test_output_from_the_students_weights_is_carried(tmp_path):
     wrong = marks(tmp_path, {"weights": weights, "output": output})
     carried = [m for m in wrong if m.name == "output"]
     assert carried and all(m.carried == "weights" for m in carried)
+
+
+def test_self_attention_follows_from_the_students_queries_and_gradients(tmp_path):
+    fields = {"input": [[1, 0, 1], [0, 1, 0], [1, 1, -1]], "wq": [[0.5, 0, 1], [0, 1, -0.5]],
+              "wk": [[1, 0.5, 0], [0, -1, 1]], "wv": [[1, 0, 0.5], [0, 1, 1]], "causal": True,
+              "upstream": [[1, 0], [0, 1], [0.5, -1]]}
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("title: t\nproblems:\n  - id: p\n    kind: attention\n"
+                    + "".join(f"    {k}: {str(v).lower() if v is True else v}\n" for k, v in fields.items()))
+    s = derive.solve({"kind": "attention", **fields})
+    x = torch.tensor(fields["input"], dtype=torch.float64)
+    q = tensor(to_float(s.answers["queries"]))
+    q[1, 1] = 2                                          # one query entry wrong
+    scores = q @ tensor(to_float(s.answers["keys"])).T / 2 ** 0.5
+    grad_q = tensor(to_float(s.answers["grad_queries"]))
+    grad_q[2, 0] += 1                                    # one gradient entry wrong
+    given = {"queries": q.tolist(), "scores": scores.tolist(), "grad_queries": grad_q.tolist(),
+             "grad_wq": (grad_q.T @ x).tolist()}
+    wrong = [m for m in derive.check(derive.load(spec), {"p": given}).problems[0].marks if not m.ok]
+    assert {(m.name, m.carried) for m in wrong} == {("queries", None), ("scores", "queries"),
+                                                    ("grad_queries", None), ("grad_wq", "grad_queries")}
