@@ -66,6 +66,7 @@ def kname(p: Problem, n: int, c: int | None, *marks: str) -> str:
 
 
 def _shown(items: list) -> list:
+    """The first SHOWN items (filters or channels written out)."""
     return items[:SHOWN]
 
 

@@ -42,6 +42,7 @@ def size_off_by_one(p: Problem, answers: Answers) -> list[Variant]:
     out = []
     for delta in (-1, 1):
         def transform(_p: Problem, a: Answers, d: int = delta) -> Answers:
+            """The shape with both sizes off by d."""
             f, h, w = a["output_shape"]
             return {"output_shape": [f, h + d, w + d]}
         out.append(Variant(f"the output size off by one ((n + 2p − k)/s + 1 {'− 1' if delta < 0 else '+ 1'})",
@@ -54,6 +55,7 @@ def size_off_by_one(p: Problem, answers: Answers) -> list[Variant]:
 def _redone(flipped: bool = True, ones: bool = False) -> Callable[[Problem, Answers], Answers]:
     """A transform: the gradients computed again with the kernel unflipped in ∂L/∂X, or with f′ taken as 1."""
     def transform(q: Problem, a: Answers) -> Answers:
+        """The gradients of the backward pass done that way."""
         if q.fields.upstream is None:         # another slip (the activation skipped) dropped the backward pass
             return {}
         x, used, _, pre, _ = C.forward(q)
@@ -88,6 +90,7 @@ def bias_grad_averaged(p: Problem, answers: Answers) -> list[Variant]:
     n = oh * ow
 
     def transform(_q: Problem, a: Answers) -> Answers:
+        """grad_bias divided by the number of positions."""
         if "grad_bias" not in a:
             return {}
         value = a["grad_bias"]
@@ -98,6 +101,7 @@ def bias_grad_averaged(p: Problem, answers: Answers) -> list[Variant]:
 def _only(*names: str) -> Callable:
     """Keep only some answers of a transform (the slip reaches those and no other)."""
     def wrap(transform: Callable[[Problem, Answers], Answers]) -> Callable[[Problem, Answers], Answers]:
+        """The transform restricted to those answers."""
         return lambda q, a: {k: v for k, v in transform(q, a).items() if k in names}
     return wrap
 

@@ -200,6 +200,7 @@ def entry_steps(s: Solution, p: Problem, x: list, filters: list, responses: list
 
 
 def _taps(f: list) -> int:
+    """The number of weights of a filter (channels × rows × columns)."""
     return len(f) * len(f[0]) * len(f[0][0])
 
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import sympy
 
@@ -50,9 +50,10 @@ def is_bare(x: list) -> bool:
     return depth(x) < 3
 
 
-def pair(item: Any):
+def pair(item: Any) -> Callable[[Any, F.Ctx], int | list[int]]:
     """A parser for `n` or `[rows, cols]`: kept as written (an int, or a list of two); read with `as_pair`."""
     def parse(value: Any, ctx: F.Ctx) -> int | list[int]:
+        """One item, or a pair of them."""
         if isinstance(value, (list, tuple)):
             if len(value) != 2 or any(isinstance(v, list) for v in value):
                 raise ctx.error("expected one whole number or two, [rows, cols]")
@@ -215,24 +216,28 @@ def figure(layout: Layout) -> Latex | None:
     return None
 
 
-def _cell_width(digit: float, least: float):
+def _cell_width(digit: float, least: float) -> Callable[[Grid], float]:
     """The cell width of each grid (cm), from its widest number."""
     def width(grid: Grid) -> float:
+        """This grid's cell width (cm)."""
         longest = max(_visible_len(cell_text(v)) for r in grid.values for v in r)
         return max(least, digit * longest + 0.22)
     return width
 
 
 def _item_width(item: Any, cw, gap: float) -> float:
+    """The width of one grid or operator (cm)."""
     return len(item.values[0]) * cw(item) if isinstance(item, Grid) else gap
 
 
 def _width(layout: Layout, cw, gap: float) -> float:
+    """The layout's total width (cm)."""
     left = max(sum(_item_width(i, cw, gap) + 0.3 for i in row) for row in layout.rows)
     return left + sum(_item_width(i, cw, gap) + 0.3 for i in layout.right)
 
 
 def _height(row: list, ch: float) -> float:
+    """The height of one band of grids (cm)."""
     return max((len(i.values) * ch + 0.6 for i in row if isinstance(i, Grid)), default=ch)
 
 

@@ -23,6 +23,7 @@ class Known:
 
 
 def _m(*rows: tuple, scale: Any = 1) -> tuple:
+    """Rows of exact numbers, each times scale."""
     return tuple(tuple(R(v) * R(scale) for v in row) for row in rows)
 
 
@@ -126,6 +127,7 @@ def story(m: Match, image: list[list], response: list[list], window: tuple, plai
 
 
 def _peaks(response: list[list]) -> tuple[sympy.Rational, list[tuple[int, int]]]:
+    """The largest magnitude and the entries that reach it."""
     peak = max(abs(v) for row in response for v in row)
     spots = [(i, j) for i, row in enumerate(response) for j, v in enumerate(row) if peak != 0 and abs(v) == peak]
     return peak, spots
@@ -151,11 +153,13 @@ def _strongest(response: list[list], spots: list[tuple[int, int]], plain_output:
 
 
 def _positions(spots: list[tuple[int, int]]) -> str:
+    """`(0, 1), (2, 3) and 2 more`."""
     shown = ", ".join(f"({i}, {j})" for i, j in spots[:4])
     return shown + (f" and {len(spots) - 4} more" if len(spots) > 4 else "")
 
 
 def _peak_text(response: list[list], plain_output: bool) -> str:
+    """Where the strongest responses are, or that the response is 0 everywhere."""
     peak, spots = _peaks(response)
     if peak == 0:
         return " Here the response is 0 everywhere."
@@ -165,6 +169,7 @@ def _peak_text(response: list[list], plain_output: bool) -> str:
 
 
 def _range_text(image: list[list], response: list[list], plain_output: bool) -> str:
+    """The image's range and the response's."""
     lo_in, hi_in = min(min(r) for r in image), max(max(r) for r in image)
     lo, hi = min(min(r) for r in response), max(max(r) for r in response)
     what = "output" if plain_output else "response (before the bias and activation)"
@@ -173,6 +178,7 @@ def _range_text(image: list[list], response: list[list], plain_output: bool) -> 
 
 
 def _transpose(a: list[list]) -> list[list]:
+    """Rows become columns."""
     return [list(r) for r in zip(*a)]
 
 
@@ -215,6 +221,7 @@ def _edge_story(m: Match, image: list[list], response: list[list], window: tuple
 
 
 def _count(n: int, what: str) -> str:
+    """`1 column`, `2 columns`."""
     return f"{n} {what}{'s' if n != 1 else ''}"
 
 

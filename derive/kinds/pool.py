@@ -2,7 +2,7 @@
 backward pass (max: to the first maximum in reading order; avg: shared equally)."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import sympy
@@ -126,9 +126,10 @@ def pool_mode(p: Problem, answers: Answers) -> list[Variant]:
     return [Variant(f"{MODE_WORDS[other]} used instead of {MODE_WORDS[p.fields.mode]}", modify=setting(mode=other))]
 
 
-def _grads(route: str = "", include_pad: bool = True):
+def _grads(route: str = "", include_pad: bool = True) -> Callable[[Problem, Answers], Answers]:
     """A transform: ∂L/∂X computed again with another routing of the upstream gradient."""
     def transform(q: Problem, a: Answers) -> Answers:
+        """grad_image routed that way."""
         chans = I.channels(q.fields.image)
         grads = [P.backward(ch, g, q, route, include_pad) for ch, g in zip(chans, P.upstream_list(q))]
         return {"grad_image": grads[0] if I.is_bare(q.fields.image) else grads}
@@ -169,6 +170,7 @@ def pad_excluded(p: Problem, answers: Answers) -> list[Variant]:
         return []
 
     def transform(q: Problem, a: Answers) -> Answers:
+        """The output (and gradient) with the image's entries only counted."""
         chans = I.channels(q.fields.image)
         outputs = [P.pool(ch, q, include_pad=False)[0] for ch in chans]
         out = {"output": outputs[0] if I.is_bare(q.fields.image) else outputs}
