@@ -98,10 +98,12 @@ def window_step(s: Solution, p: Problem, chans: list, pooled: list) -> None:
             + ("keep the largest number; its position (row, column) in the input is shown. On a tie the first "
                "in reading order is taken, as PyTorch's max_pool2d does." if p.fields.mode == "max"
                else "average its numbers."))
-    if not P.plain(p):
-        text += (" A padded entry is written " + ("−∞" if p.fields.mode == "max" else "0")
-                 + ("; an average divides by the number of entries of the window inside the padded input."
-                    if p.fields.mode == "avg" else "."))
+    if P.padding(p) != (0, 0):
+        text += " A padded entry is written " + ("−∞." if p.fields.mode == "max" else "0.")
+    if p.fields.mode == "avg" and not P.plain(p):
+        text += (" An average divides by the number of entries of its window inside the padded input (padded "
+                 "zeros included)." if P.padding(p) != (0, 0) else
+                 " A last window that runs past the edge averages only the entries it covers.")
     if shown < oh * ow * len(chans):
         text += " The other entries follow the same rule; all of them are in the output below."
     s.step("Pool each window", *lines, text=text, figure=_figure(p, chans[0], pooled[0]))
