@@ -7,7 +7,7 @@ from ..latex import Latex
 from ..problem import Problem
 from ..render import WIDE
 from ..solution import Solution
-from . import _rnn_core as C
+from . import _dense_exact as E
 from . import _rnn_tex as TX
 from ._rnn_core import SHOWN_STEPS, Back, Run, Step, blocks, shown_steps
 from ._rnn_tex import col, mat
@@ -92,19 +92,18 @@ def _show_step(s: Solution, p: Problem, r: Run, t: int) -> None:
                    "$\\mathbf{r}_t$; $\\boldsymbol{\\delta}^p_t$ and $\\boldsymbol{\\delta}^q_t$ are the gradients of "
                    "$\\mathbf{p}_t$ and $\\mathbf{q}_t$ (they differ in the n block, which $\\mathbf{r}_t$ "
                    "multiplies)."}[cell]
-    if cell == "rnn" and r.net.act == "relu" and any(C.L.sign(v) == 0 for v in st.pre):
+    if cell == "rnn" and r.net.act == "relu" and any(E.sign(v) == 0 for v in st.pre):
         text += " Where $a = 0$ the ReLU's derivative is taken as 0, as PyTorch does."
     s.step(f"Backward: step t = {k}", *lines, text=text)
 
 
 def _rnn_lines(r: Run, st: Step, b: Back, k: int, d: int) -> list[Latex]:
-    slope = C.slope(r.net, C.EXACT, "h", st.pre, st.gates)
     if r.net.act == "tanh":
         factor = rf"\left(1 - \mathbf{{h}}_{{{k}}} \odot \mathbf{{h}}_{{{k}}}\right)"
     else:
         factor = rf"\mathbb{{1}}[\mathbf{{a}}_{{{k}}} > 0]"
     return [TX.eq(rf"\boldsymbol{{\delta}}_{{{k}}} = {dv('h', k)} \odot {factor}",
-                 TX.cat(TX.sub(col(b.dh), d), r" \odot ", TX.sub(col(slope), d)), col(b.dpre), d=d)]
+                 TX.cat(TX.sub(col(b.dh), d), r" \odot ", TX.sub(col(b.deriv), d)), col(b.dpre), d=d)]
 
 
 def _lstm_lines(r: Run, st: Step, b: Back, k: int, d: int) -> list[Latex]:

@@ -1,17 +1,19 @@
 """The exact arithmetic of `rnn`: PyTorch's nn.RNN, nn.LSTM and nn.GRU one step at a time, then BPTT.
 
 Values are Fractions while rational, SymPy once transcendental, and 50-digit decimals past the size limit
-(the helpers of `_layers`). A `Mistake` computes what a student with a slip would: the same equations with
+(the arithmetic of `_dense_exact`, worked at two precisions and checked); the records a run keeps hold SymPy values. A `Mistake` computes what a student with a slip would: the same equations with
 one thing changed, so the slips and the key share one road.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
 from ..problem import Problem
-from . import _layers as L
+from . import _dense_exact as E
+from . import _dense_num as N
 
 GATES = {"rnn": ("h",), "lstm": ("i", "f", "g", "o"), "gru": ("r", "z", "n")}
 SIGMOID = ("i", "f", "o", "r", "z")
@@ -34,6 +36,7 @@ class Mistake:
     reset_before: bool = False               # GRU: n = tanh(W_in x + b_in + W_hn (r ⊙ h) + b_hn)
     no_cell_tanh: bool = False               # LSTM: h = o ⊙ c
     truncated: str = ""                      # "local": no gradient into h_{t−1}; "last": only step T
+    no_b_hh: bool = False                    # b_hh left out (one bias added)
 
 
 EXACT = Mistake()
@@ -92,16 +95,19 @@ class Back:
     dx: list
     dh_prev: list
     dc_prev: list | None
+    deriv: list | None = None    # an RNN's f′(a_t), as the key shows it
 
 
-def net_of(p: Problem) -> Net:
-    """The problem's fields as exact values (zeros for an omitted h0 or c0)."""
+def net_of(p: Problem, numeric: bool = False, no_b_hh: bool = False) -> Net:
+    """The problem's fields as exact values (zeros for an omitted h0 or c0), or all carried as decimals."""
     f = p.fields
-    fr = lambda v: None if v is None else [L.frac(x) for x in v]   # noqa: E731
+    one = (lambda x: N.carried(E.num(x))) if numeric else E.num
+    fr = lambda v: None if v is None else [one(x) for x in v]   # noqa: E731
     h = len(f.w_hh[0])
     lstm = f.cell == "lstm"
+    b_hh = None if f.b_hh is None else [ZERO] * len(f.b_hh) if no_b_hh else fr(f.b_hh)
     return Net(f.cell, f.nonlinearity, h, len(f.inputs[0]), [fr(r) for r in f.w_ih], [fr(r) for r in f.w_hh],
-               fr(f.b_ih), fr(f.b_hh), fr(f.h0) or [ZERO] * h, (fr(f.c0) or [ZERO] * h) if lstm else None,
+               fr(f.b_ih), b_hh, fr(f.h0) or [ZERO] * h, (fr(f.c0) or [ZERO] * h) if lstm else None,
                [fr(r) for r in f.inputs], None if f.upstream is None else [fr(r) for r in f.upstream])
 
 
@@ -109,30 +115,30 @@ def net_of(p: Problem) -> Net:
 
 def matvec(w: list, v: list) -> list:
     """W·v."""
-    return [L.dot(row, v) for row in w]
+    return [E.dot(row, v) for row in w]
 
 
 def tmatvec(w: list, v: list) -> list:
     """Wᵀ·v."""
-    return [L.dot([row[k] for row in w], v) for k in range(len(w[0]))]
+    return [E.dot([row[k] for row in w], v) for k in range(len(w[0]))]
 
 
 def vadd(*vs: list) -> list:
     """The elementwise sum of vectors."""
     out = list(vs[0])
     for v in vs[1:]:
-        out = [L.add(a, b) for a, b in zip(out, v)]
+        out = [E.add(a, b) for a, b in zip(out, v)]
     return out
 
 
 def had(a: list, b: list) -> list:
     """The elementwise product a ⊙ b."""
-    return [L.mul(x, y) for x, y in zip(a, b)]
+    return [E.mul(x, y) for x, y in zip(a, b)]
 
 
 def one_minus(a: list) -> list:
     """1 − a elementwise."""
-    return [L.add(ONE, L.mul(MINUS, x)) for x in a]
+    return [E.add(ONE, E.mul(MINUS, x)) for x in a]
 
 
 def blocks(v: list, h: int) -> list[list]:
@@ -152,12 +158,12 @@ def act_of(net: Net, m: Mistake, gate: str) -> str:
 
 def apply(net: Net, m: Mistake, gate: str, pre: list) -> list:
     """A gate's nonlinearity on its arguments."""
-    return L.activate(act_of(net, m, gate), pre)
+    return E.activate(act_of(net, m, gate), pre)
 
 
 def slope(net: Net, m: Mistake, gate: str, pre: list, out: list) -> list:
     """A gate's nonlinearity's derivative, from its arguments and outputs (relu′(0) = 0)."""
-    return L.derivative(act_of(net, m, gate), pre, out)
+    return E.derivative(act_of(net, m, gate), pre, out)
 
 
 # ---- forward ---------------------------------------------------------------------------------------
@@ -185,7 +191,7 @@ def forward_step(net: Net, m: Mistake, x: list, h_prev: list, c_prev: list | Non
         gates = [v for name, b in zip(net.gates, blocks(pre, h)) for v in apply(net, m, name, b)]
         i, f, g, o = blocks(gates, h)
         c = vadd(had(i, c_prev), had(f, g)) if m.swap_if else vadd(had(f, c_prev), had(i, g))
-        tc = c if m.no_cell_tanh else L.activate("tanh", c)
+        tc = c if m.no_cell_tanh else E.activate("tanh", c)
         return Step(x, h_prev, c_prev, gi, gh, pre, gates, c, tc, had(o, tc), hin)
     (ir, iz, i_n), (hr, hz, hn) = blocks(gi, h), blocks(gh, h)
     r = apply(net, m, "r", vadd(ir, hr))
@@ -251,8 +257,11 @@ def _back_step(net: Net, m: Mistake, s: Step, dh: list, carry_c: list) -> Back:
     """One step backward from ∂L/∂h_t (and ∂L/∂c_t from the step after)."""
     h = net.h
     if net.cell == "rnn":
-        dpre = had(dh, slope(net, m, "h", s.pre, s.gates))
-        return _finish(net, s, dh, None, dpre, dpre, dpre, dpre, tmatvec(net.w_hh, dpre), None)
+        deriv = slope(net, m, "h", s.pre, s.gates)
+        dpre = had(dh, deriv)
+        back = _finish(net, s, dh, None, dpre, dpre, dpre, dpre, tmatvec(net.w_hh, dpre), None)
+        back.deriv = deriv
+        return back
     if net.cell == "lstm":
         i, f, g, o = blocks(s.gates, h)
         do = had(dh, s.tc)
@@ -275,9 +284,9 @@ def _gru_back(net: Net, m: Mistake, s: Step, dh: list) -> Back:
     r, z, n = blocks(s.gates, h)
     pre_r, pre_z, pre_n = blocks(s.pre, h)
     if m.flip_z:
-        dn, dz, direct = had(dh, z), had(dh, vadd(n, [L.mul(MINUS, v) for v in s.h_prev])), had(dh, one_minus(z))
+        dn, dz, direct = had(dh, z), had(dh, vadd(n, [E.mul(MINUS, v) for v in s.h_prev])), had(dh, one_minus(z))
     else:
-        dn, dz, direct = had(dh, one_minus(z)), had(dh, vadd(s.h_prev, [L.mul(MINUS, v) for v in n])), had(dh, z)
+        dn, dz, direct = had(dh, one_minus(z)), had(dh, vadd(s.h_prev, [E.mul(MINUS, v) for v in n])), had(dh, z)
     dpre_n = had(dn, slope(net, m, "n", pre_n, n))
     w_rz, w_n = net.w_hh[:2 * h], net.w_hh[2 * h:]
     if m.reset_before:
@@ -306,7 +315,7 @@ def _finish(net: Net, s: Step, dh: list, dc: list | None, dgates: list, dpre: li
 
 def outer_sum(grads: list[list], ins: list[list]) -> list[list]:
     """Σ_t g_t ⊗ v_t (rows of g, columns of v)."""
-    return [[L.dot([g[j] for g in grads], [v[k] for v in ins]) for k in range(len(ins[0]))]
+    return [[E.dot([g[j] for g in grads], [v[k] for v in ins]) for k in range(len(ins[0]))]
             for j in range(len(grads[0]))]
 
 
@@ -318,7 +327,7 @@ def totals(net: Net, steps: list[Step], backs: list[Back | None]) -> dict[str, A
     rows = []
     for k in range(len(net.gates)):
         rows += outer_sum([b.dgh[k * h:(k + 1) * h] for _, b in done], [s.hin[k] for s, _ in done])
-    sums = lambda vs: [L.dot([ONE] * len(vs), [v[j] for v in vs]) for j in range(len(vs[0]))]   # noqa: E731
+    sums = lambda vs: [E.dot([ONE] * len(vs), [v[j] for v in vs]) for j in range(len(vs[0]))]   # noqa: E731
     bias = net.b_ih is not None
     zeros = [ZERO] * h
     return {"grad_w_ih": gw_ih, "grad_w_hh": rows,
@@ -330,28 +339,48 @@ def totals(net: Net, steps: list[Step], backs: list[Back | None]) -> dict[str, A
 
 @dataclass
 class Run:
-    """Everything one problem computes: the steps, the backward steps and the answers (SymPy)."""
+    """Everything one problem computes: the steps and backward steps (SymPy values), the answers (SymPy, each made
+    consistent: once one entry is carried as a decimal every irrational one is), and those carried."""
 
     net: Net
     steps: list[Step]
     backs: list[Back | None] | None
     answers: dict[str, Any]
+    approximate: set[str]
 
 
 def run(p: Problem, m: Mistake = EXACT) -> Run:
     """The forward (and, with upstream, backward) pass of a problem, cached on it per mistake."""
     cache = p.__dict__.setdefault("_rnn_runs", {})
     if m not in cache:
-        net = net_of(p)
-        steps = forward(net, m)
-        answers: dict[str, Any] = {"hidden": [s.h for s in steps]}
-        if net.cell == "lstm":
-            answers["cells"] = [s.c for s in steps]
-        if net.cell != "rnn":
-            answers["gates"] = [s.gates for s in steps]
-        backs = None
-        if net.upstream is not None:
-            backs = backward(net, m, steps)
-            answers.update(totals(net, steps, backs))
-        cache[m] = Run(net, steps, backs, {k: L.to_sympy(v) for k, v in answers.items()})
+        cache[m] = N.escalating(lambda: _compute(p, m))
     return cache[m]
+
+
+def _compute(p: Problem, m: Mistake) -> Run:
+    """One run at the current working precisions (Imprecise when a carried value needs more). A slip's run is
+    worked in decimals from the start (it is compared with a student's numbers, never shown), except a ReLU
+    RNN's, whose kinks want exact zeros (and which is rational, so fast)."""
+    relu = p.fields.cell == "rnn" and p.fields.nonlinearity == "relu"
+    net = net_of(p, numeric=m != EXACT and not relu, no_b_hh=m.no_b_hh)
+    steps = forward(net, m)
+    raw: dict[str, Any] = {"hidden": [s.h for s in steps]}
+    if net.cell == "lstm":
+        raw["cells"] = [s.c for s in steps]
+    if net.cell != "rnn":
+        raw["gates"] = [s.gates for s in steps]
+    backs = None
+    if net.upstream is not None:
+        backs = backward(net, m, steps)
+        raw.update(totals(net, steps, backs))
+    settled = {k: E.settle(v) if v is not None else (None, False) for k, v in raw.items()}
+    return Run(net, [_sympy(s) for s in steps], None if backs is None else [_sympy(b) for b in backs],
+               {k: v for k, (v, _) in settled.items()}, {k for k, (_, a) in settled.items() if a})
+
+
+def _sympy(record: Any) -> Any:
+    """A Step or Back with every value as SymPy (a carried one as its checked 50-digit decimal)."""
+    if record is None:
+        return None
+    return dataclasses.replace(record, **{f.name: E.to_sympy(getattr(record, f.name))
+                                          for f in dataclasses.fields(record)})

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..latex import Latex, decimal, is_plain, tex
-from . import _layers as L
+from . import _dense_exact as E
 from ._rnn_core import Run
 
 BREAK = r"\\"
@@ -23,7 +23,7 @@ STYLES = (r"cell/.style={draw=blue!55!black, fill=blue!6, rounded corners=3pt, m
 
 
 def _cell(v: Any, d: int) -> str:
-    v = L.sym(v)
+    v = E.sym(v)
     return tex(v) if is_plain(v) else decimal(v, d)
 
 

@@ -8,7 +8,7 @@ import sympy
 
 from ..kind import Answers, Slip, Variant
 from ..problem import Problem
-from ..slipkit import nonzero, setting
+from ..slipkit import nonzero
 from . import _rnn_core as C
 
 
@@ -86,8 +86,8 @@ def hh_bias_forgotten(p: Problem, answers: Answers) -> list[Variant]:
     """Only one bias added: b_hh left out."""
     if p.fields.b_hh is None or not nonzero(p.fields.b_hh):
         return []
-    zeros = [sympy.Integer(0)] * len(p.fields.b_hh)
-    return [Variant("b_hh left out (only one bias added to the pre-activations)", modify=setting(b_hh=zeros))]
+    return [Variant("b_hh left out (only one bias added to the pre-activations)",
+                    transform=_redo(C.Mistake(no_b_hh=True)))]
 
 
 SLIPS = (

@@ -8,7 +8,6 @@ from ..latex import Latex, decimals, is_plain
 from ..problem import Problem
 from ..solution import Solution
 from ..values import flat
-from . import _layers as L
 from . import _rnn_back as B
 from . import _rnn_figure as FIG
 from . import _rnn_tex as TX
@@ -209,8 +208,7 @@ def answers(s: Solution, p: Problem, r: Run) -> None:
         if value is None:
             s.answer(name, None, symbol=symbol, display=Latex(r"\text{none (no biases)}"))
             continue
-        value, approximate = L.settle(value)
-        s.answer(name, value, approximate=approximate, symbol=symbol, display=box(r, name, value, p.digits))
+        s.answer(name, value, approximate=name in r.approximate, symbol=symbol, display=box(r, name, value, p.digits))
 
 
 STACKED = {"gates", "grad_w_ih", "grad_w_hh", "grad_b_ih", "grad_b_hh"}

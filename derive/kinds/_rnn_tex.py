@@ -12,7 +12,7 @@ import re
 
 from ..latex import Latex, decimal, decimals, is_plain, matrix, terminating
 from ..render import WIDE, width
-from . import _layers as L
+from . import _dense_exact as E
 from ._dense_show import LONG_CELL, LONG_EXACT, Approx
 
 __all__ = ["ex", "shown", "value", "eq", "sub", "cat", "col", "mat", "visible"]
@@ -24,9 +24,11 @@ def sigmoid_argument(e: Any) -> Any:
     if not (isinstance(e, sympy.Pow) and e.exp == -1 and isinstance(e.base, sympy.Add) and len(e.base.args) == 2):
         return None
     one, other = sorted(e.base.args, key=lambda a: a != 1)
-    if one != 1 or not isinstance(other, sympy.exp):
+    if one != 1:
         return None
-    return -other.args[0]
+    if other == sympy.E:
+        return sympy.Integer(-1)
+    return -other.args[0] if isinstance(other, sympy.exp) else None
 
 
 class _Printer(LatexPrinter):
@@ -67,7 +69,7 @@ def ex(x: Any) -> Latex:
     """An exact value (or nested list of them) as LaTeX."""
     if isinstance(x, list):
         return matrix(x, ex)
-    x = L.sym(x)
+    x = E.sym(x)
     if x is None:
         return Latex(r"\text{none}")
     if isinstance(x, sympy.Float):
@@ -83,7 +85,7 @@ def _flat(x: Any) -> list:
 
 def shown(x: Any, d: int) -> tuple[Latex, bool]:
     """(LaTeX, True when only the decimals are shown): exact while short, else its decimals."""
-    x = L.to_sympy(x)
+    x = E.to_sympy(x)
     flat = [v for v in _flat(x) if v is not None]
     if all(is_plain(v) for v in flat):
         return ex(x), False
@@ -100,9 +102,9 @@ def value(x: Any, d: int) -> Latex:
     text, approximate = shown(x, d)
     if approximate:
         return Latex(r"\approx " + text)
-    if all(is_plain(v) for v in _flat(L.to_sympy(x)) if v is not None):
+    if all(is_plain(v) for v in _flat(E.to_sympy(x)) if v is not None):
         return text
-    return Latex(text + r" \approx " + decimals(L.to_sympy(x), d))
+    return Latex(text + r" \approx " + decimals(E.to_sympy(x), d))
 
 
 def sub(x: Any, d: int) -> Latex:
@@ -154,4 +156,4 @@ def col(v: list) -> list[list]:
 
 def mat(x: list) -> Latex:
     """Exact data (Fractions) as a matrix."""
-    return ex(L.to_sympy(x))
+    return ex(E.to_sympy(x))

@@ -162,25 +162,25 @@ def check_against_torch(spec: dict) -> None:
         assert s.answers["grad_b_ih"] is None and s.answers["grad_b_hh"] is None
 
 
-@settings(max_examples=12, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(specs("rnn", "tanh"))
 def test_tanh_rnn_matches_torch(spec):
     check_against_torch(spec)
 
 
-@settings(max_examples=10, deadline=None)
+@settings(max_examples=15, deadline=None)
 @given(specs("rnn", "relu"))
 def test_relu_rnn_matches_torch(spec):
     check_against_torch(spec)
 
 
-@settings(max_examples=12, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(specs("lstm"))
 def test_lstm_matches_torch(spec):
     check_against_torch(spec)
 
 
-@settings(max_examples=12, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(specs("gru"))
 def test_gru_matches_torch(spec):
     check_against_torch(spec)
