@@ -35,7 +35,11 @@ def validate(p: Problem) -> None:
         most = I.pair_text((kh // 2, kw // 2))
         raise p.error("padding", f"padding {I.pair_text(p.fields.padding)} is more than half the "
                                  f"{I.size_text(kh, kw)} window (at most {most}, as PyTorch)")
-    if kh > h + 2 * ph or kw > w + 2 * pw:
+    if (kh > h + 2 * ph or kw > w + 2 * pw) and not (p.fields.ceil_mode and min(P.output_size(p)) >= 1):
+        if p.fields.ceil_mode:
+            raise p.error("size", f"the {I.size_text(kh, kw)} window is larger than the "
+                                  f"{'padded ' if (ph, pw) != (0, 0) else ''}image "
+                                  f"({I.size_text(h + 2 * ph, w + 2 * pw)}) and even ceil_mode gives it no position")
         if (ph, pw) == (0, 0):
             raise p.error("size", f"the {I.size_text(kh, kw)} window is larger than the {I.size_text(h, w)} image "
                                   "(pooling never pads)")
