@@ -114,9 +114,11 @@ def stages(rows: list[Row]) -> list[tuple[int, int]]:
     return out
 
 
-def settings(layer: Layer) -> tuple:
-    """A layer's type, name and settings, without where it stands (a block's inner layers are in its rows)."""
-    return (layer.type, layer.label, layer.size, layer.kernel, layer.stride, layer.padding, layer.bias, layer.activation,
+def settings(layer: Layer, named: bool = True) -> tuple:
+    """A layer's type, name (unless not `named`) and settings, without where it stands (a block's inner layers are
+    in its rows); no activation reads as linear."""
+    return (layer.type, layer.label if named else None, layer.size, layer.kernel, layer.stride, layer.padding,
+            layer.bias, layer.activation or "linear",
             layer.rate, layer.groups, layer.dilation, layer.ceil_mode, layer.output_padding, layer.factor,
             layer.heads, layer.vocab, layer.dim, layer.max_tokens)
 

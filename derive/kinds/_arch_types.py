@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import sympy
 
@@ -104,7 +104,7 @@ def leaves(rows: list[Row]) -> list[Row]:
     return out
 
 
-def map_layers(layers: list[Layer], change) -> list[Layer]:
+def map_layers(layers: list[Layer], change: Callable[[Layer], Layer]) -> list[Layer]:
     """Copies of the layers with `change(layer) -> layer` applied to each, inside blocks too (innermost first)."""
     out = []
     for layer in layers:

@@ -121,12 +121,14 @@ def _dense(row: Row) -> Lines:
 
 
 def _pool(row: Row) -> Lines:
+    """A max or average pool: size, shape; nothing learned."""
     how = "takes the largest value" if row.layer.type == "maxpool" else "averages"
     return size_lines(row) + [shape_line(row)], (f"Pooling {how} in each window of each channel: no parameters, "
                                                  "no multiplications by weights, and the channels stay.")
 
 
 def _global(row: Row) -> Lines:
+    """A global pool: one value per channel."""
     how = "the largest value" if row.layer.type == "globalmaxpool" else "the average"
     h, w, c = row.shape_in
     return [shape_line(row)], (f"Global pooling takes {how} of each channel over its whole {h}×{w} map: one value "
@@ -134,6 +136,7 @@ def _global(row: Row) -> Lines:
 
 
 def _upsample(row: Row) -> Lines:
+    """Nearest-neighbour upsampling: H·f and W·f."""
     fh, fw = row.layer.factor
     pick = lambda i: (row.shape_in[i], row.layer.factor[i], row.shape_out[i])  # noqa: E731
     lines = [chain(Latex(lhs), product(n, f), out) for lhs, (n, f, out) in _sides(row, pick)]
@@ -142,6 +145,7 @@ def _upsample(row: Row) -> Lines:
 
 
 def _norm(row: Row) -> Lines:
+    """Batch or layer norm: 2 parameters per channel (or feature)."""
     c = row.shape_in[-1]
     if row.layer.type == "layernorm":
         where = "channel" if len(row.shape_in) == 3 else "feature"
@@ -154,6 +158,7 @@ def _norm(row: Row) -> Lines:
 
 
 def _flatten(row: Row) -> Lines:
+    """Flattening: the product of the sizes."""
     if len(row.shape_in) == 1:
         return [shape_line(row)], "The input is already flat: nothing changes."
     return [Latex(r"\text{shape: } %s \;\to\; %s = %s" % (dims(row.shape_in), product(*row.shape_in),
@@ -162,16 +167,19 @@ def _flatten(row: Row) -> Lines:
 
 
 def _dropout(row: Row) -> Lines:
+    """Dropout: the shape stays."""
     return [shape_line(row)], (f"Dropout (drop probability {A.number_text(row.layer.rate)}) has nothing to learn and "
                                 "multiplies by no weights; the shape stays.")
 
 
 def _activation(row: Row) -> Lines:
+    """An activation layer: one sentence, no lines."""
     return [], (f"The activation {row.layer.activation} acts on each number alone: no parameters, no "
                 f"multiplications by weights; the shape stays {A.shape_text(row.shape_out)}.")
 
 
 def _attention(row: Row) -> Lines:
+    """Self-attention: 4d² + 4d parameters, 4Td² + 2T²d multiplications (split)."""
     t, d = row.shape_in
     params = chain(Latex(r"\text{params} = 4d^2 + 4d"), Latex(rf"4 \cdot {d}^2 + 4 \cdot {d}"), row.params)
     mults = chain(Latex(r"\text{mult} = 4Td^2 + 2T^2 d"), Latex(rf"4 \cdot {t} \cdot {d}^2 + 2 \cdot {t}^2 \cdot {d}"),
@@ -184,12 +192,14 @@ def _attention(row: Row) -> Lines:
 
 
 def _embedding(row: Row) -> Lines:
+    """A token embedding: V·D parameters."""
     v, d = row.layer.vocab, row.layer.dim
     return [shape_line(row), chain(Latex(r"\text{params} = V D"), product(v, d), row.params)], (
         f"A table of one {d}-vector per token id ({v:,} ids), read once per token: nothing is multiplied.")
 
 
 def _position(row: Row) -> Lines:
+    """A position embedding: T_max·D parameters."""
     t, d = row.shape_in
     m = row.layer.max_tokens
     return [shape_line(row), chain(Latex(r"\text{params} = T_{\max} D"), product(m, d), row.params)], (

@@ -21,7 +21,8 @@ def _mults(rows: list[Row]) -> int:
 def full_conv(row: Row) -> bool:
     """A conv whose filter covers its whole unpadded input: one position, a dense layer in disguise."""
     layer = row.layer
-    return layer.type == "conv" and row.pads == (0, 0) and tuple(layer.kernel) == tuple(row.shape_in[:2])
+    return (layer.type == "conv" and row.pads == (0, 0) and tuple(layer.kernel) == tuple(row.shape_in[:2])
+            and layer.groups == 1 and layer.dilation == (1, 1))
 
 
 def signature(rows: list[Row]) -> tuple:
@@ -33,11 +34,11 @@ def signature(rows: list[Row]) -> tuple:
         if layer.type == "flatten":
             continue
         if layer.type == "dense" or full_conv(row):
-            out.append(("dense", layer.size, layer.bias, act))
-        elif layer.type == "branches":
-            out.append(("branches", tuple(signature(branch) for branch in row.children)))
+            out.append(("dense", layer.size, layer.bias, act) + (("per token",) if len(row.shape_in) == 2 else ()))
+        elif A.is_block(layer):
+            out.append((layer.type, act, tuple(signature(inner) for inner in row.children)))
         else:
-            out.append((layer.type, layer.size, layer.kernel, layer.stride, layer.padding, layer.rate, act))
+            out.append(A.settings(layer, named=False))
     return tuple(out)
 
 
@@ -80,8 +81,8 @@ def _the(n: int, what: str) -> str:
 
 
 def _share(part: int, whole: int) -> str:
-    """`3.2 %` of a total, one decimal."""
-    return f"{100 * part / whole:.1f} %"
+    """`3.2%` of a total, one decimal."""
+    return f"{100 * part / whole:.1f}%"
 
 
 def separable_note(s: Solution, design: str | None, rows: list[Row]) -> None:

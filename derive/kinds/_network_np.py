@@ -42,6 +42,7 @@ def _bias(layer: Layer, units: float) -> float:
 
 
 def _dense(shape: np.ndarray, layer: Layer) -> Counts:
+    """Dense on a vector or on each token."""
     w = np.prod([shape[-1], layer.size])
     rows = shape[0] if shape.size == 2 else 1.0
     return np.append(shape[:-1], float(layer.size)), w + _bias(layer, layer.size), rows * w
@@ -60,6 +61,7 @@ def _sizes(shape: np.ndarray, layer: Layer) -> np.ndarray:
 
 
 def _windowed(shape: np.ndarray, layer: Layer) -> Counts:
+    """Conv or pool."""
     hw = _sizes(shape, layer)
     if layer.type != "conv":
         return np.append(hw, shape[2]), 0.0, 0.0
@@ -68,6 +70,7 @@ def _windowed(shape: np.ndarray, layer: Layer) -> Counts:
 
 
 def _transposed(shape: np.ndarray, layer: Layer) -> Counts:
+    """Transposed conv: (H − 1)·s − 2p + k + output padding."""
     k, st = np.array(layer.kernel, float), np.array(layer.stride, float)
     hw = (shape[:2] - 1) * st - 2 * np.array(layer.padding, float) + k + np.array(layer.output_padding, float)
     w = np.prod(k) * shape[2] * layer.size
@@ -75,6 +78,7 @@ def _transposed(shape: np.ndarray, layer: Layer) -> Counts:
 
 
 def _attention(shape: np.ndarray, layer: Layer) -> Counts:
+    """Self-attention: the four projections and the T²·d terms."""
     t, d = shape
     projections = 4 * (d * d + d)          # q, k, v and output: d×d weights and d biases each
     return shape, projections, 4 * t * d ** 2 + 2 * t ** 2 * d

@@ -83,8 +83,13 @@ def _more_text(all_layers: list[Layer], types: set[str], sequences: bool) -> str
     if "convtranspose" in types:
         text += (" A transposed conv multiplies every input value by every tap of every filter and scatters the "
                  "products into the output; $p_{\\text{out}}$ is the output padding.")
-    if types & {"activation", "residual", "upsample", "globalavgpool", "globalmaxpool"}:
-        text += " Activation layers, upsampling, global pooling and the additions of residual blocks add none either."
+    free = [words for key, words in (("activation", "activation layers"), ("upsample", "upsampling"),
+                                     ("globalavgpool", "global pooling"), ("globalmaxpool", "global pooling"),
+                                     ("residual", "the additions of residual blocks")) if key in types]
+    if free:
+        free = list(dict.fromkeys(free))
+        listed = free[0] if len(free) == 1 else ", ".join(free[:-1]) + " and " + free[-1]
+        text += f" {listed[0].upper()}{listed[1:]} add none either."
     if sequences:
         text += (" On a sequence of $T$ tokens of $d$ features a dense layer acts on each token ($T$ times the "
                  "multiplications, the same parameters); layer norm learns a scale and a shift per feature.")

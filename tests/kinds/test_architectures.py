@@ -384,6 +384,13 @@ def test_architectures_yaml_totals(cli, tmp_path):
     assert answers["resnet18"]["params"]["value"] == 11_689_512
     assert answers["mobilenet"]["params"]["value"] == 4_231_976
     assert answers["transformer"]["params"]["value"] == 164_992
+    with META:
+        encoder = nn.TransformerEncoder(nn.TransformerEncoderLayer(64, 4, 256, batch_first=True), 2,
+                                        enable_nested_tensor=False)
+        model = Embedded(1000, 64, 16, encoder)
+    ids = torch.zeros(1, 16, dtype=torch.long, device=META)
+    assert params(model) == 164_992
+    assert answers["transformer"]["multiplications"]["value"] == hook_mults(model, ids) == 1_638_400
 
 
 # ---- hypothesis: random layers against real modules --------------------------------------------------------
@@ -458,5 +465,5 @@ def test_resnet50_key_summarises_repeated_blocks():
 def test_mobilenet_v1_note_and_repeats():
     s = derive.network(IMAGE, mobilenet_v1_spec())
     (note,) = s.notes
-    assert "the 13 depthwise convs do 17,385,984 (3.1 %) and the 13 pointwise 1×1 convs 539,492,352 (94.9 %)" in note
+    assert "the 13 depthwise convs do 17,385,984 (3.1%) and the 13 pointwise 1×1 convs 539,492,352 (94.9%)" in note
     assert any(step.title == "Layers 46 to 69: layers 40 to 45 again" for step in s.steps)

@@ -582,8 +582,8 @@ def test_periodic_repeats_in_one_line():
 def test_depthwise_note():
     s = derive.network([8, 8, 4], [{"conv": 4, "kernel": 3, "padding": 1, "groups": 4}, {"conv": 8, "kernel": 1}])
     (note,) = s.notes
-    assert note.startswith("Of the 4,352 multiplications, the one depthwise conv does 2,304 (52.9 %) and the one "
-                           "pointwise 1×1 conv 2,048 (47.1 %); of the 80 parameters the depthwise conv holds 40")
+    assert note.startswith("Of the 4,352 multiplications, the one depthwise conv does 2,304 (52.9%) and the one "
+                           "pointwise 1×1 conv 2,048 (47.1%); of the 80 parameters the depthwise conv holds 40")
 
 
 # ---- SPEC §14: slips, follow-through ------------------------------------------------------------------------
