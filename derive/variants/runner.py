@@ -106,6 +106,7 @@ class Progress:
         self.bar = None
         if self.stream.isatty():
             from tqdm import tqdm
+            tqdm.monitor_interval = 0       # no monitor thread: worker processes are forked after this
             self.bar = tqdm(total=total, file=self.stream, unit="variant", desc="derive variants", leave=True)
 
     def step(self) -> None:
