@@ -9,7 +9,8 @@ from ..render import WIDE
 from ..solution import Solution
 from . import _dense_exact as E
 from . import _rnn_tex as TX
-from ._rnn_core import SHOWN_STEPS, Back, Run, Step, blocks, shown_steps
+from ._rnn_core import SHOWN_STEPS, Back, Step, blocks, shown_steps
+from ._rnn_run import Run
 from ._rnn_tex import col, mat
 
 FLOW = {"rnn": r"W_{hh}^\top \boldsymbol{\delta}_{%d}", "lstm": r"W_{hh}^\top \boldsymbol{\delta}_{%d}",

@@ -6,7 +6,7 @@ from typing import Any
 
 from ..latex import Latex, decimal, is_plain, tex
 from . import _dense_exact as E
-from ._rnn_core import Run
+from ._rnn_run import Run
 
 BREAK = r"\\"
 SHOWN = 4            # steps drawn one by one; a longer sequence draws 1, 2, ⋯, T

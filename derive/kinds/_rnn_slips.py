@@ -10,11 +10,12 @@ from ..kind import Answers, Slip, Variant
 from ..problem import Problem
 from ..slipkit import nonzero
 from . import _rnn_core as C
+from . import _rnn_run as R
 
 
 def _redo(m: C.Mistake) -> Callable[[Problem, Answers], Answers]:
     """A transform giving every answer as the mistaken equations give them."""
-    return lambda p, a: {k: v for k, v in C.run(p, m).answers.items() if k in a}
+    return lambda p, a: {k: v for k, v in R.run(p, m).answers.items() if k in a}
 
 
 def _steps(p: Problem) -> int:
@@ -121,7 +122,7 @@ def follow(p: Problem, answer: str, given: Answers) -> Any:
             out.append(prev)
         return out
     if answer == "hidden" and "cells" in given:
-        gates = given.get("gates") or C.run(p).answers["gates"]
+        gates = given.get("gates") or R.run(p).answers["gates"]
         return [[o * sympy.tanh(c) for o, c in zip(g[3 * h:], cs)] for g, cs in zip(gates, given["cells"])]
     if "gates" not in given:
         return None

@@ -11,7 +11,8 @@ from ..values import flat
 from . import _rnn_back as B
 from . import _rnn_figure as FIG
 from . import _rnn_tex as TX
-from ._rnn_core import SHOWN_STEPS, Run, Step, blocks, shown_steps
+from ._rnn_core import SHOWN_STEPS, Step, blocks, shown_steps
+from ._rnn_run import Run
 from ._rnn_tex import col, mat
 
 NAMES = {"rnn": "a plain (Elman) RNN cell, as PyTorch's nn.RNN", "lstm": "an LSTM cell, as PyTorch's nn.LSTM",

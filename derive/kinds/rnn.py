@@ -10,7 +10,7 @@ from ..latex import Latex, tex
 from ..problem import Problem
 from ..slipkit import Answers
 from ..solution import Solution
-from . import _rnn_core as C
+from . import _rnn_run as R
 from . import _rnn_numpy as N
 from . import _rnn_slips as SL
 from . import _rnn_steps as S
@@ -109,7 +109,7 @@ def answer_names(p: Problem) -> list[str]:
 def solve(p: Problem) -> Solution:
     """The cell step by step, the unrolled figure, then BPTT step by step and the sums over the steps."""
     s = Solution(p)
-    r = C.run(p)
+    r = R.run(p)
     S.show(s, p, r)
     S.answers(s, p, r)
     return s
