@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..latex import Latex, decimals, is_plain
+from ..latex import Latex
 from ..problem import Problem
 from ..solution import Solution
-from ..values import flat
 from . import _rnn_back as B
 from . import _rnn_figure as FIG
 from . import _rnn_tex as TX
@@ -81,13 +80,15 @@ def show_setup(s: Solution, p: Problem, r: Run) -> None:
     """The cell, its equations and its data."""
     net, T = r.net, len(r.steps)
     k = len(net.gates)
-    text = (f"One sequence of $T = {T}$ {_plural(T, 'input')} $\\mathbf{{x}}_1, \\ldots, \\mathbf{{x}}_{{{T}}}$ "
-            f"with $d = {net.d}$ {_plural(net.d, 'feature')} each goes through {NAMES[net.cell]}, with "
-            f"$h = {net.h}$ hidden {_plural(net.h, 'unit')}. ")
+    seq = "\\mathbf{x}_1" if T == 1 else f"\\mathbf{{x}}_1, \\ldots, \\mathbf{{x}}_{{{T}}}"
+    text = (f"One sequence of $T = {T}$ {_plural(T, 'input')} ${seq}$ with $d = {net.d}$ "
+            f"{_plural(net.d, 'feature')} each goes through {NAMES[net.cell]}, with $h = {net.h}$ hidden "
+            f"{_plural(net.h, 'unit')}. ")
     if k > 1:
+        first = "row 1" if net.h == 1 else f"rows 1 to {net.h}"
         text += (f"The weights stack the gates' rows in PyTorch's order ({', '.join(net.gates)}): $W_{{ih}}$ is "
-                 f"{k * net.h}×{net.d} and $W_{{hh}}$ is {k * net.h}×{net.h}, rows 1 to {net.h} for the first "
-                 "gate, and so on. ")
+                 f"{k * net.h}×{net.d} and $W_{{hh}}$ is {k * net.h}×{net.h}, {first} for the first gate, and so "
+                 "on. ")
     if net.cell == "gru":
         text += ("As in PyTorch, the reset gate multiplies $W_{hn}\\mathbf{h}_{t-1} + \\mathbf{b}_{hn}$ after the "
                  "product (the original paper applies it to $\\mathbf{h}_{t-1}$ before). ")
@@ -190,51 +191,3 @@ def _gru_lines(r: Run, st: Step, k: int, kp: int, d: int) -> list[Latex]:
             TX.eq(rf"{vec('h', k)} = (1 - {vec('z', k)}) \odot {vec('n', k)} + {vec('z', k)} \odot {vec('h', kp)}",
                   TX.cat(r"\left(1 - ", sub(z), r"\right) \odot ", sub(n), " + ", sub(z), r" \odot ", sub(st.h_prev)),
                   col(st.h), d=d)]
-
-
-SYMBOLS = {"hidden": r"\mathbf{h}_{1..T}", "cells": r"\mathbf{c}_{1..T}",
-           "grad_w_ih": r"\partial\mathcal{L}/\partial W_{ih}", "grad_w_hh": r"\partial\mathcal{L}/\partial W_{hh}",
-           "grad_b_ih": r"\partial\mathcal{L}/\partial \mathbf{b}_{ih}",
-           "grad_b_hh": r"\partial\mathcal{L}/\partial \mathbf{b}_{hh}",
-           "grad_h0": r"\partial\mathcal{L}/\partial \mathbf{h}_0",
-           "grad_inputs": r"\partial\mathcal{L}/\partial \mathbf{x}_{1..T}"}
-GATE_SYMBOLS = {"lstm": r"(\mathbf{i}, \mathbf{f}, \mathbf{g}, \mathbf{o})_{1..T}",
-                "gru": r"(\mathbf{r}, \mathbf{z}, \mathbf{n})_{1..T}"}
-
-
-def answers(s: Solution, p: Problem, r: Run) -> None:
-    """Every answer, in order; a missing bias gradient is none."""
-    for name, value in r.answers.items():
-        symbol = GATE_SYMBOLS[r.net.cell] if name == "gates" else SYMBOLS[name]
-        if value is None:
-            s.answer(name, None, symbol=symbol, display=Latex(r"\text{none (no biases)}"))
-            continue
-        s.answer(name, value, approximate=name in r.approximate, symbol=symbol, display=box(r, name, value, p.digits))
-
-
-STACKED = {"gates", "grad_w_ih", "grad_w_hh", "grad_b_ih", "grad_b_hh"}
-BOX_ROW = 48          # visible characters of one row of gate blocks in the answers box
-
-
-def box(r: Run, name: str, value: Any, d: int) -> Latex:
-    """How the answers box shows a value: exact (≈ decimals) while short, else its decimals; a gated cell's
-    stacked answers one gate's block at a time, packed into rows."""
-    k, h = len(r.net.gates), r.net.h
-    if k == 1 or name not in STACKED:
-        text, short = TX.shown(value, d)
-        return Latex(r"\ldots \approx " + text) if short else TX.value(value, d)
-    if name == "gates":
-        parts = [[row[j * h:(j + 1) * h] for row in value] for j in range(k)]
-    else:
-        parts = [value[j * h:(j + 1) * h] for j in range(k)]
-    plain = all(is_plain(v) for v in flat(value))
-    shown = [rf"\mathbf{{{g}}}{{:}}\ " + (TX.ex(b) if plain else decimals(b, d)) for g, b in zip(r.net.gates, parts)]
-    rows, row = [], []
-    for part in shown:
-        if row and TX.visible(r",\quad ".join(row + [part])) > BOX_ROW:
-            rows.append(row)
-            row = []
-        row.append(part)
-    rows.append(row)
-    body = r"\begin{gathered}" + r" \\ ".join(r",\quad ".join(row) for row in rows) + r"\end{gathered}"
-    return Latex(body if plain else r"\ldots\approx " + body)   # no spaced ≈: the box keeps it on one row

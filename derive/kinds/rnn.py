@@ -10,6 +10,7 @@ from ..latex import Latex, tex
 from ..problem import Problem
 from ..slipkit import Answers
 from ..solution import Solution
+from . import _rnn_box as BOX
 from . import _rnn_run as R
 from . import _rnn_numpy as N
 from . import _rnn_slips as SL
@@ -111,7 +112,7 @@ def solve(p: Problem) -> Solution:
     s = Solution(p)
     r = R.run(p)
     S.show(s, p, r)
-    S.answers(s, p, r)
+    BOX.answers(s, r, p.digits)
     return s
 
 

@@ -255,6 +255,18 @@ def test_a_long_sequence_is_summarised(tmp_path):
     assert len(s.answers["hidden"]) == 7
 
 
+def test_a_big_answers_box_names_its_biggest_answers_by_shape():
+    h = 4
+    s = derive.solve({"kind": "rnn", "cell": "lstm", "inputs": [[0.1 * t] for t in range(12)],
+                      "w_ih": [[0.1 * (j % 5)] for j in range(4 * h)],
+                      "w_hh": [[0.1 * ((j + k) % 3) for k in range(h)] for j in range(4 * h)],
+                      "upstream": [[1, 0, 0, 1]] * 12})
+    shown = {a.name: a.display for a in s.answer_list}
+    assert "12\\times 4" in shown["hidden"] and "every number is in the JSON" in shown["hidden"]
+    assert "every number is in the JSON" not in shown["grad_h0"]
+    assert len(s.answers["hidden"]) == 12 and len(s.answers["grad_w_hh"]) == 16    # the answers stay whole
+
+
 # ---- bad specs -------------------------------------------------------------------------------------
 
 HEAD = "title: t\nproblems:\n  - id: q\n    kind: rnn\n"

@@ -1,0 +1,81 @@
+"""The answers box of `rnn`: each answer exact (≈ decimals) while short, else its decimals; a gated cell's stacked
+answers one gate's block at a time, packed into rows; and, past what one box holds, the biggest answers named by
+their shape (every number is in the JSON, and the worked steps show them)."""
+from __future__ import annotations
+
+from typing import Any
+
+from ..latex import MAX_SHOWN, Latex, decimals, is_plain
+from ..solution import Solution
+from ..values import flat
+from . import _rnn_tex as TX
+from ._rnn_run import Run
+
+SYMBOLS = {"hidden": r"\mathbf{h}_{1..T}", "cells": r"\mathbf{c}_{1..T}",
+           "grad_w_ih": r"\partial\mathcal{L}/\partial W_{ih}", "grad_w_hh": r"\partial\mathcal{L}/\partial W_{hh}",
+           "grad_b_ih": r"\partial\mathcal{L}/\partial \mathbf{b}_{ih}",
+           "grad_b_hh": r"\partial\mathcal{L}/\partial \mathbf{b}_{hh}",
+           "grad_h0": r"\partial\mathcal{L}/\partial \mathbf{h}_0",
+           "grad_inputs": r"\partial\mathcal{L}/\partial \mathbf{x}_{1..T}"}
+GATE_SYMBOLS = {"lstm": r"(\mathbf{i}, \mathbf{f}, \mathbf{g}, \mathbf{o})_{1..T}",
+                "gru": r"(\mathbf{r}, \mathbf{z}, \mathbf{n})_{1..T}"}
+STACKED = {"gates", "grad_w_ih", "grad_w_hh", "grad_b_ih", "grad_b_hh"}
+BOX_ROW = 44          # visible characters of one row of gate blocks
+BOX_ROWS = 34         # matrix rows one answers box holds (it cannot break across pages)
+KEPT = 9              # rows latex.matrix keeps of a matrix past MAX_SHOWN rows
+
+
+def answers(s: Solution, r: Run, d: int) -> None:
+    """Every answer, in order; a missing bias gradient is none."""
+    shown = {name: box(r, name, value, d) for name, value in r.answers.items() if value is not None}
+    total = sum(height for _, height in shown.values())
+    for name in sorted(shown, key=lambda n: -shown[n][1]):
+        if total <= BOX_ROWS:
+            break
+        total -= shown[name][1] - 1
+        shown[name] = (by_shape(r.answers[name]), 1)
+    for name, value in r.answers.items():
+        symbol = GATE_SYMBOLS[r.net.cell] if name == "gates" else SYMBOLS[name]
+        if value is None:
+            s.answer(name, None, symbol=symbol, display=Latex(r"\text{none (no biases)}"))
+        else:
+            s.answer(name, value, approximate=name in r.approximate, symbol=symbol, display=shown[name][0])
+
+
+def by_shape(value: list) -> Latex:
+    """`… (a 12×4 matrix: every number is in the JSON)`."""
+    shape = rf"{len(value)}\times {len(value[0])}\text{{ matrix" if isinstance(value[0], list) else \
+        rf"{len(value)}\text{{-vector"
+    return Latex(rf"\ldots\ (\text{{a }}{shape}: every number is in the JSON}})")
+
+
+def rows(value: list) -> int:
+    """The rows a matrix (or a vector, one row) takes once shown."""
+    if not isinstance(value[0], list):
+        return 1
+    return len(value) if len(value) <= MAX_SHOWN else KEPT
+
+
+def box(r: Run, name: str, value: Any, d: int) -> tuple[Latex, int]:
+    """The answer as the box shows it, and the matrix rows it takes."""
+    k, h = len(r.net.gates), r.net.h
+    if k == 1 or name not in STACKED:
+        text, short = TX.shown(value, d)
+        return (Latex(r"\ldots \approx " + text) if short else TX.value(value, d)), rows(value)
+    if name == "gates":
+        parts = [[row[j * h:(j + 1) * h] for row in value] for j in range(k)]
+    else:
+        parts = [value[j * h:(j + 1) * h] for j in range(k)]
+    plain = all(is_plain(v) for v in flat(value))
+    shown = [rf"\mathbf{{{g}}}{{:}}\ " + (TX.ex(b) if plain else decimals(b, d)) for g, b in zip(r.net.gates, parts)]
+    cols = len(parts[0][0]) if isinstance(parts[0][0], list) else len(parts[0])
+    lines, line = [], []
+    for part in shown:
+        if line and sum(TX.visible(x) + 2 * cols + 2 for x in line + [part]) > BOX_ROW:
+            lines.append(line)
+            line = []
+        line.append(part)
+    lines.append(line)
+    body = r"\begin{gathered}" + r" \\ ".join(r",\quad ".join(x) for x in lines) + r"\end{gathered}"
+    display = body if plain else r"\ldots\approx " + body   # no spaced ≈: the box keeps it on one row
+    return Latex(display), len(lines) * rows(parts[0])
