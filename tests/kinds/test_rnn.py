@@ -48,20 +48,21 @@ def unroll(spec: dict, leaves: dict, slip: str = "") -> dict:
             hp = f(gi + gh)
             hidden.append(hp)
             continue
+        gate = torch.tanh if slip == "gates_tanh" else torch.sigmoid
+        candidate = torch.sigmoid if slip == "candidate_sigmoid" else torch.tanh
         if cell == "lstm":
             a = gi + gh
-            i, f, g, o = (torch.sigmoid(a[:h]), torch.sigmoid(a[h:2 * h]), torch.tanh(a[2 * h:3 * h]),
-                          torch.sigmoid(a[3 * h:]))
+            i, f, g, o = gate(a[:h]), gate(a[h:2 * h]), candidate(a[2 * h:3 * h]), gate(a[3 * h:])
             cp = i * cp + f * g if slip == "swap" else f * cp + i * g
             hp = o * (cp if slip == "no_cell_tanh" else torch.tanh(cp))
             hidden.append(hp), cells.append(cp), gates.append(torch.cat([i, f, g, o]))
             continue
-        r = torch.sigmoid(gi[:h] + gh[:h])
-        z = torch.sigmoid(gi[h:2 * h] + gh[h:2 * h])
+        r = gate(gi[:h] + gh[:h])
+        z = gate(gi[h:2 * h] + gh[h:2 * h])
         if slip == "reset_before":
-            n = torch.tanh(gi[2 * h:] + w_hh[2 * h:] @ (r * hp) + b_hh[2 * h:])
+            n = candidate(gi[2 * h:] + w_hh[2 * h:] @ (r * hp) + b_hh[2 * h:])
         else:
-            n = torch.tanh(gi[2 * h:] + r * gh[2 * h:])
+            n = candidate(gi[2 * h:] + r * gh[2 * h:])
         hp = z * n + (1 - z) * hp if slip == "flip_z" else (1 - z) * n + z * hp
         hidden.append(hp), gates.append(torch.cat([r, z, n]))
     out = {"hidden": torch.stack(hidden), "pres": pres}
@@ -362,6 +363,10 @@ def marks(tmp_path, spec: dict, answers: dict) -> list:
     (LSTM, "swap", "cells", "rnn_forget_input_swapped"),
     (LSTM, "no_cell_tanh", "hidden", "rnn_cell_tanh_forgotten"),
     (RNN, "sigmoid", "hidden", "rnn_tanh_sigmoid"),
+    (LSTM, "candidate_sigmoid", "hidden", "rnn_tanh_sigmoid"),
+    (LSTM, "gates_tanh", "gates", "rnn_tanh_sigmoid"),
+    (GRU, "candidate_sigmoid", "gates", "rnn_tanh_sigmoid"),
+    (GRU, "gates_tanh", "hidden", "rnn_tanh_sigmoid"),
     (GRU, "flip_z", "hidden", "rnn_gru_update_flipped"),
     (GRU, "reset_before", "hidden", "rnn_gru_reset_before"),
     (RNN, "no_b_hh", "hidden", "rnn_hh_bias_forgotten"),
