@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..latex import MAX_SHOWN, Latex, decimals, is_plain
+from ..latex import MAX_SHOWN, Latex, decimal_text, decimals, is_plain
 from ..solution import Solution
 from ..values import flat
 from . import _rnn_tex as TX
@@ -20,7 +20,7 @@ SYMBOLS = {"hidden": r"\mathbf{h}_{1..T}", "cells": r"\mathbf{c}_{1..T}",
 GATE_SYMBOLS = {"lstm": r"(\mathbf{i}, \mathbf{f}, \mathbf{g}, \mathbf{o})_{1..T}",
                 "gru": r"(\mathbf{r}, \mathbf{z}, \mathbf{n})_{1..T}"}
 STACKED = {"gates", "grad_w_ih", "grad_w_hh", "grad_b_ih", "grad_b_hh"}
-BOX_ROW = 44          # visible characters of one row of gate blocks
+BOX_PT = 285          # points of one row of gate blocks: the 263pt beside the name and symbol, or scaled to ≥ 92 %
 BOX_ROWS = 34         # matrix rows one answers box holds (it cannot break across pages)
 KEPT = 9              # rows latex.matrix keeps of a matrix past MAX_SHOWN rows
 
@@ -56,6 +56,21 @@ def rows(value: list) -> int:
     return len(value) if len(value) <= MAX_SHOWN else KEPT
 
 
+def entry_pt(text: str) -> float:
+    """The width in points of a decimal as TeX sets it at 11pt (measured: digit 5.475, point 3.04, minus 7.8;
+    `e-5` becomes `× 10⁻⁵`)."""
+    mantissa, _, exponent = text.partition("e")
+    width = 5.475 * sum(c.isdigit() for c in mantissa) + 3.04 * mantissa.count(".") + 7.8 * mantissa.count("-")
+    return width + (22 + 4 * len(exponent) if exponent else 0)
+
+
+def block_pt(block: list, d: int) -> float:
+    """The width in points of one labelled gate block (measured: 24pt of label and brackets, 10pt between columns)."""
+    rows_ = block if isinstance(block[0], list) else [block]
+    texts = [[decimal_text(v, d) for v in row] for row in rows_]
+    return 24 + 10 * (len(texts[0]) - 1) + sum(max(entry_pt(row[c]) for row in texts) for c in range(len(texts[0])))
+
+
 def box(r: Run, name: str, value: Any, d: int) -> tuple[Latex, int]:
     """The answer as the box shows it, and the matrix rows it takes."""
     k, h = len(r.net.gates), r.net.h
@@ -68,13 +83,14 @@ def box(r: Run, name: str, value: Any, d: int) -> tuple[Latex, int]:
         parts = [value[j * h:(j + 1) * h] for j in range(k)]
     plain = all(is_plain(v) for v in flat(value))
     shown = [rf"\mathbf{{{g}}}{{:}}\ " + (TX.ex(b) if plain else decimals(b, d)) for g, b in zip(r.net.gates, parts)]
-    cols = len(parts[0][0]) if isinstance(parts[0][0], list) else len(parts[0])
-    lines, line = [], []
-    for part in shown:
-        if line and sum(TX.visible(x) + 2 * cols + 2 for x in line + [part]) > BOX_ROW:
+    lines, line, used = [], [], 0.0
+    for part, block in zip(shown, parts):
+        width = block_pt(block, d)
+        if line and used + width > BOX_PT:
             lines.append(line)
-            line = []
+            line, used = [], 0.0
         line.append(part)
+        used += width + 16     # `,\\quad` between blocks
     lines.append(line)
     body = r"\begin{gathered}" + r" \\ ".join(r",\quad ".join(x) for x in lines) + r"\end{gathered}"
     display = body if plain else r"\ldots\approx " + body   # no spaced ≈: the box keeps it on one row
