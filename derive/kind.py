@@ -16,6 +16,7 @@ A problem's checked field values arrive as `p.fields`, a frozen record (one attr
 """
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -62,6 +63,21 @@ class Slip:
     name: str
     about: str
     variants: Callable[[Problem, Answers], list[Variant]]
+
+
+class delegate:
+    """A kind method that calls the function of the same name in the kind's module (or `module`), looked up at
+    call time: `solve = delegate()` in a Kind subclass runs the module's `solve(p)`."""
+
+    def __init__(self, module: Any = None):
+        self.module, self.name = module, ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+        self.module = self.module or sys.modules[owner.__module__]
+
+    def __get__(self, obj: Any, owner: type | None = None) -> Callable[..., Any]:
+        return getattr(self.module, self.name)
 
 
 class Kind:

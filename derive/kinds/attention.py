@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from .. import fields as F
-from ..kind import AnswerSpec, Kind
+from ..kind import AnswerSpec, Kind, delegate
 from ..latex import Latex, tex
 from ..problem import Problem
 from ..slipkit import Answers
@@ -184,9 +184,9 @@ class Attention(Kind):
     examples = S.EXAMPLES
     positional = DIRECT
 
-    validate = staticmethod(validate)
-    solve = staticmethod(solve)
-    recompute = staticmethod(recompute)
+    validate = delegate()
+    solve = delegate()
+    recompute = delegate()
 
     def answer_names(self, p: Problem) -> list[str]:
         names = ["scores", "weights", "output"]

@@ -7,7 +7,7 @@ import numpy as np
 import sympy
 
 from .. import fields as F
-from ..kind import AnswerSpec, Kind
+from ..kind import AnswerSpec, Kind, delegate
 from ..latex import Latex, chain, decimals, tex
 from ..problem import Problem
 from ..slipkit import Answers, Slip, Variant, mapped, negated, nonzero, setting, transposed
@@ -321,9 +321,9 @@ class BatchNorm(Kind):
                 {"x": [[1, 2], [3, 5], [5, 11]], "gamma": [1, 0.5], "beta": [0, -1], "variance": "unbiased"})
     positional = ("x",)
 
-    validate = staticmethod(validate)
-    solve = staticmethod(solve)
-    recompute = staticmethod(recompute)
+    validate = delegate()
+    solve = delegate()
+    recompute = delegate()
 
     def answer_names(self, p: Problem) -> list[str]:
         names = list(self.answers)

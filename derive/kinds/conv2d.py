@@ -10,7 +10,7 @@ import sympy
 
 from .. import fields as F
 from ..errors import SpecError
-from ..kind import AnswerSpec, Kind
+from ..kind import AnswerSpec, Kind, delegate
 from ..problem import Problem
 from ..latex import Latex
 from ..slipkit import Answers, Slip
@@ -229,9 +229,9 @@ class Conv2d(Kind):
     )
     positional = ("image", "kernel")
 
-    validate = staticmethod(validate)
-    solve = staticmethod(solve)
-    recompute = staticmethod(N.recompute)
+    validate = delegate()
+    solve = delegate()
+    recompute = delegate(N)
 
     def answer_names(self, p: Problem) -> list[str]:
         """The forward answers; with upstream, the gradients too (grad_kernel or grad_kernels)."""

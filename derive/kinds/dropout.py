@@ -8,7 +8,7 @@ import numpy as np
 import sympy
 
 from .. import fields as F
-from ..kind import AnswerSpec, Kind
+from ..kind import AnswerSpec, Kind, delegate
 from ..latex import Latex, chain, decimal_text, matrix, tex
 from ..problem import Problem
 from ..slipkit import Answers, Slip, Variant, mapped, setting
@@ -195,9 +195,9 @@ class Dropout(Kind):
                 {"activations": [[0.5, -1, 2], [3, 1, 1.5]], "keep_prob": 0.5, "inverted": False})
     positional = ("activations", "keep_prob")
 
-    validate = staticmethod(validate)
-    solve = staticmethod(solve)
-    recompute = staticmethod(recompute)
+    validate = delegate()
+    solve = delegate()
+    recompute = delegate()
 
 
 KIND = Dropout()

@@ -8,7 +8,7 @@ import numpy as np
 import sympy
 
 from .. import fields as F
-from ..kind import AnswerSpec, Kind
+from ..kind import AnswerSpec, Kind, delegate
 from ..latex import Latex, tex
 from ..problem import Problem
 from ..slipkit import Answers, Slip, Variant, mapped, negated, nonzero, setting, transposed
@@ -376,9 +376,9 @@ class LayerNorm(Kind):
                 {"x": [1, 2, 4], "upstream": [1, 0, -1]})
     positional = ("x",)
 
-    validate = staticmethod(validate)
-    solve = staticmethod(solve)
-    recompute = staticmethod(recompute)
+    validate = delegate()
+    solve = delegate()
+    recompute = delegate()
 
     def answer_names(self, p: Problem) -> list[str]:
         names = list(self.answers)

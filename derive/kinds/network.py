@@ -11,7 +11,7 @@ from typing import Any
 import sympy
 
 from .. import fields as F
-from ..kind import AnswerSpec, Kind
+from ..kind import AnswerSpec, Kind, delegate
 from ..problem import Problem
 from ..prose import escape
 from ..slipkit import Slip
@@ -137,9 +137,9 @@ class Network(Kind):
     )
     positional = ("input", "layers")
 
-    validate = staticmethod(validate)
-    solve = staticmethod(solve)
-    recompute = staticmethod(recompute)
+    validate = delegate()
+    solve = delegate()
+    recompute = delegate()
 
     def answer_names(self, p: Problem) -> list[str]:
         """The four answers; with designs, each design's four, prefixed `<design>.`, design by design."""

@@ -8,7 +8,7 @@ import numpy as np
 import sympy
 
 from .. import fields as F
-from ..kind import AnswerSpec, Kind
+from ..kind import AnswerSpec, Kind, delegate
 from ..latex import Latex, tex, terminating
 from ..numbers import describe
 from ..problem import Problem
@@ -247,10 +247,10 @@ class Optimizer(Kind):
     )
     positional = ("params", "grads", "method")
 
-    validate = staticmethod(validate)
-    solve = staticmethod(solve)
-    recompute = staticmethod(recompute)
-    given = staticmethod(given)
+    validate = delegate()
+    solve = delegate()
+    recompute = delegate()
+    given = delegate()
 
     def answer_names(self, p: Problem) -> list[str]:
         """The params, then the method's state (none for sgd)."""

@@ -8,7 +8,7 @@ import numpy as np
 import sympy
 
 from .. import fields as F
-from ..kind import AnswerSpec, Kind
+from ..kind import AnswerSpec, Kind, delegate
 from ..latex import Latex
 from ..problem import Problem
 from ..slipkit import Answers, Slip, Variant, setting
@@ -214,9 +214,9 @@ class Pool(Kind):
     )
     positional = ("image", "size")
 
-    validate = staticmethod(validate)
-    solve = staticmethod(solve)
-    recompute = staticmethod(recompute)
+    validate = delegate()
+    solve = delegate()
+    recompute = delegate()
 
     def answer_names(self, p: Problem) -> list[str]:
         """The output; with upstream, grad_image too."""

@@ -7,7 +7,7 @@ import numpy as np
 import sympy
 
 from .. import fields as F
-from ..kind import AnswerSpec, Kind
+from ..kind import AnswerSpec, Kind, delegate
 from ..latex import Latex, chain, decimals, matrix, tex
 from ..problem import Problem
 from ..slipkit import Answers, Slip, Variant, mapped
@@ -232,9 +232,9 @@ class Softmax(Kind):
     examples = ({"logits": [2.0, 1.0, 0.1], "target": 0},
                 {"logits": [[1, 2, 3], [0.5, -1, 2]], "target": [2, 0], "temperature": 2})
 
-    validate = staticmethod(validate)
-    solve = staticmethod(solve)
-    recompute = staticmethod(recompute)
+    validate = delegate()
+    solve = delegate()
+    recompute = delegate()
 
     def answer_names(self, p: Problem) -> list[str]:
         return list(self.answers) if p.fields.target is not None else ["probabilities"]

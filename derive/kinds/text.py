@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from .. import fields as F
-from ..kind import Kind
+from ..kind import Kind, delegate
 from ..latex import Latex
 from ..problem import Problem
 from ..prose import UnsafeText, to_latex
@@ -46,8 +46,8 @@ class Text(Kind):
     examples = ({"answer": "Batch norm normalizes each feature over the batch: $\\hat{x} = (x - \\mu)/\\sigma$."},)
     positional = ("answer",)
 
-    solve = staticmethod(solve)
-    recompute = staticmethod(recompute)
+    solve = delegate()
+    recompute = delegate()
 
     def answer_names(self, p: Problem) -> list[str]:
         return []
