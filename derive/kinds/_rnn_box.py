@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..latex import MAX_SHOWN, Latex, decimal_text, decimals, is_plain
+from ..latex import EDGE, MAX_SHOWN, Latex, decimal_text, decimals, is_plain
 from ..solution import Solution
 from ..values import flat
 from . import _rnn_tex as TX
 from ._rnn_run import Run
+from ._rnn_tex import col
 
 SYMBOLS = {"hidden": r"\mathbf{h}_{1..T}", "cells": r"\mathbf{c}_{1..T}",
            "grad_w_ih": r"\partial\mathcal{L}/\partial W_{ih}", "grad_w_hh": r"\partial\mathcal{L}/\partial W_{hh}",
@@ -23,6 +24,7 @@ STACKED = {"gates", "grad_w_ih", "grad_w_hh", "grad_b_ih", "grad_b_hh"}
 BOX_PT = 285          # points of one row of gate blocks: the 263pt beside the name and symbol, or scaled to ≥ 92 %
 BOX_ROWS = 34         # matrix rows one answers box holds (it cannot break across pages)
 KEPT = 9              # rows latex.matrix keeps of a matrix past MAX_SHOWN rows
+WIDEST = 364          # points of one answer's value: the 263pt beside its name and symbol, or scaled to ≥ 72 %
 
 
 def answers(s: Solution, r: Run, d: int) -> None:
@@ -65,22 +67,34 @@ def entry_pt(text: str) -> float:
 
 
 def block_pt(block: list, d: int) -> float:
-    """The width in points of one labelled gate block (measured: 24pt of label and brackets, 10pt between columns)."""
+    """The width in points of a matrix (or a row vector) with its label (measured: 24pt of label and brackets,
+    10pt between columns); past MAX_SHOWN columns, those latex.matrix keeps and its dots."""
     rows_ = block if isinstance(block[0], list) else [block]
-    texts = [[decimal_text(v, d) for v in row] for row in rows_]
-    return 24 + 10 * (len(texts[0]) - 1) + sum(max(entry_pt(row[c]) for row in texts) for c in range(len(texts[0])))
+    kept = list(range(len(rows_[0])))
+    if len(kept) > MAX_SHOWN:
+        kept = kept[:EDGE] + kept[-EDGE:]
+    texts = [[decimal_text(row[c], d) for c in kept] for row in rows_]
+    dots = 25 if len(kept) < len(rows_[0]) else 0
+    return 24 + dots + 10 * (len(kept) - 1) + sum(max(entry_pt(row[c]) for row in texts) for c in range(len(kept)))
 
 
 def box(r: Run, name: str, value: Any, d: int) -> tuple[Latex, int]:
     """The answer as the box shows it, and the matrix rows it takes."""
     k, h = len(r.net.gates), r.net.h
     if k == 1 or name not in STACKED:
-        text, short = TX.shown(value, d)
-        return (Latex(r"\ldots \approx " + text) if short else TX.value(value, d)), rows(value)
+        shown = value if isinstance(value[0], list) or block_pt(value, d) <= WIDEST else col(value)
+        if block_pt(shown, d) > WIDEST:
+            return by_shape(value), 1
+        text, short = TX.shown(shown, d)
+        return (Latex(r"\ldots \approx " + text) if short else TX.value(shown, d)), rows(shown)
     if name == "gates":
         parts = [[row[j * h:(j + 1) * h] for row in value] for j in range(k)]
     else:
         parts = [value[j * h:(j + 1) * h] for j in range(k)]
+        if not isinstance(parts[0][0], list) and block_pt(parts[0], d) > BOX_PT:   # long bias blocks: columns
+            parts = [col(b) for b in parts]
+    if max(block_pt(b, d) for b in parts) > WIDEST:
+        return by_shape(value), 1
     plain = all(is_plain(v) for v in flat(value))
     shown = [rf"\mathbf{{{g}}}{{:}}\ " + (TX.ex(b) if plain else decimals(b, d)) for g, b in zip(r.net.gates, parts)]
     lines, line, used = [], [], 0.0

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..latex import Latex
+from ..render import WIDE
 from ..problem import Problem
 from ..solution import Solution
 from . import _rnn_back as B
@@ -102,9 +103,8 @@ def show_setup(s: Solution, p: Problem, r: Run) -> None:
     states = [rf"\mathbf{{h}}_0 = {mat(col(net.h0))}"]
     if net.c0 is not None:
         states.append(rf"\mathbf{{c}}_0 = {mat(col(net.c0))}")
-    lines = equations(r) + [Latex(r",\quad ".join(data)),
-                            Latex(rf"X = {mat(net.xs)}\ (\text{{row }} t = \mathbf{{x}}_t^\top),\quad "
-                                  + r",\quad ".join(states))]
+    lines = equations(r) + pack(data) + pack([rf"X = {mat(net.xs)}\ (\text{{row }} t = \mathbf{{x}}_t^\top)"]
+                                             + states)
     s.step("The cell", *lines, text=text)
 
 
@@ -133,8 +133,13 @@ def show_forward_step(s: Solution, p: Problem, r: Run, t: int) -> None:
 
 
 def _numbers(r: Run, st: Step, t: int, d: int) -> Latex:
-    """`W_ih x + b_ih + W_hh h + b_hh` with the numbers put in (after step 1 of a gated cell, only x and h)."""
-    full = t == 0 or len(r.net.gates) == 1
+    """`W_ih x + b_ih + W_hh h + b_hh` with the numbers put in (after step 1 of a gated cell, or when the weights
+    are too wide to write out, only x and h)."""
+    full = _numbers_of(r, st, d, True)
+    return full if (t == 0 or len(r.net.gates) == 1) and TX.visible(full) <= WIDE else _numbers_of(r, st, d, False)
+
+
+def _numbers_of(r: Run, st: Step, d: int, full: bool) -> Latex:
     w_ih, w_hh = (mat(r.net.w_ih), mat(r.net.w_hh)) if full else (r"W_{ih}", r"W_{hh}")
     out = [w_ih, r"\,", TX.sub(col(st.x), d)]
     if r.net.b_ih is not None:
@@ -143,6 +148,17 @@ def _numbers(r: Run, st: Step, t: int, d: int) -> Latex:
     if r.net.b_hh is not None:
         out += [" + ", mat(col(r.net.b_hh)) if full else r"\mathbf{b}_{hh}"]
     return TX.cat(*out)
+
+
+def pack(items: list[str]) -> list[Latex]:
+    """Display items joined by `,\\quad` into as few lines as stay readable."""
+    lines, line = [], []
+    for item in items:
+        if line and TX.visible(r",\quad ".join(line + [item])) > WIDE:
+            lines.append(Latex(r",\quad ".join(line)))
+            line = []
+        line.append(item)
+    return lines + [Latex(r",\quad ".join(line))]
 
 
 def _gate(name: str, k: int, act: str, arg: str, value: list, numbers: list, d: int) -> Latex:
@@ -168,15 +184,17 @@ def _lstm_lines(r: Run, st: Step, k: int, kp: int, d: int) -> list[Latex]:
 
 
 def _gru_affine(r: Run, st: Step, t: int, d: int) -> list[Latex]:
-    k, full = t + 1, t == 0
-    bias = r.net.b_ih is not None
-    w_ih, w_hh = (mat(r.net.w_ih), mat(r.net.w_hh)) if full else (r"W_{ih}", r"W_{hh}")
-    b_ih, b_hh = ((mat(col(r.net.b_ih)), mat(col(r.net.b_hh))) if full else (r"\mathbf{b}_{ih}", r"\mathbf{b}_{hh}")
-                  ) if bias else ("", "")
-    p_nums = [w_ih, r"\,", TX.sub(col(st.x), d)] + ([" + ", b_ih] if bias else [])
-    q_nums = [w_hh, r"\,", TX.sub(col(st.h_prev), d)] + ([" + ", b_hh] if bias else [])
-    return [TX.eq(rf"{vec('p', k)} = W_{{ih}}{vec('x', k)}{_bias(r, 'ih')}", TX.cat(*p_nums), col(st.gi), d=d),
-            TX.eq(rf"{vec('q', k)} = W_{{hh}}{vec('h', t)}{_bias(r, 'hh')}", TX.cat(*q_nums), col(st.gh), d=d)]
+    k, bias = t + 1, r.net.b_ih is not None
+    out = []
+    for name, w, b, v, which, res in (("p", r.net.w_ih, r.net.b_ih, st.x, "ih", st.gi),
+                                      ("q", r.net.w_hh, r.net.b_hh, st.h_prev, "hh", st.gh)):
+        full = TX.cat(mat(w), r"\,", TX.sub(col(v), d), *((" + ", mat(col(b))) if bias else ()))
+        if t > 0 or TX.visible(full) > WIDE:
+            full = TX.cat(rf"W_{{{which}}}\,", TX.sub(col(v), d), *((" + ", rf"\mathbf{{b}}_{{{which}}}",) if bias
+                                                                    else ()))
+        lhs = rf"{vec(name, k)} = W_{{{which}}}{vec('x', k) if name == 'p' else vec('h', t)}{_bias(r, which)}"
+        out.append(TX.eq(lhs, full, col(res), d=d))
+    return out
 
 
 def _gru_lines(r: Run, st: Step, k: int, kp: int, d: int) -> list[Latex]:
