@@ -13,7 +13,6 @@ import sympy
 from .. import fields as F
 from ..numbers import to_number
 from ..problem import Problem
-from . import _dense_exact as E
 from ._dense_parse import (DEFAULT_INIT, DEFAULT_SLOPE, INIT, LAYER, LAYOUTS, MAX_DECIMALS, RANDOM,  # noqa: F401
                            parse_init, parse_layers)
 
@@ -272,11 +271,3 @@ def derivative(name: str, z: list, a: list, slope: Any = None) -> list:
     if name == "tanh":
         return [normalize(tame(1 - sym(v) ** 2)) for v in a]
     raise ValueError(name)
-
-
-forward_pass = E.forward_pass   # Z and A of every layer, in the dense kinds' values
-
-
-def inputs_as_fractions(rows: list[list[sympy.Expr]]) -> list[list[Any]]:
-    """The spec's exact inputs as the dense kinds' values (Fractions; a closed form stays SymPy)."""
-    return E.rows(rows)
