@@ -99,6 +99,7 @@ def _show_step(s: Solution, p: Problem, r: Run, t: int) -> None:
 
 
 def _rnn_lines(r: Run, st: Step, b: Back, k: int, d: int) -> list[Latex]:
+    """δa_t = δh_t ⊙ f′(a_t)."""
     if r.net.act == "tanh":
         factor = rf"\left(1 - \mathbf{{h}}_{{{k}}} \odot \mathbf{{h}}_{{{k}}}\right)"
     else:
@@ -108,6 +109,7 @@ def _rnn_lines(r: Run, st: Step, b: Back, k: int, d: int) -> list[Latex]:
 
 
 def _lstm_lines(r: Run, st: Step, b: Back, k: int, d: int) -> list[Latex]:
+    """δc_t, each gate's gradient, then δa_t through the gates' nonlinearities."""
     h, T = r.net.h, len(r.steps)
     after = "" if k == T else rf" + {dv('c', k + 1)} \odot \mathbf{{f}}_{{{k + 1}}}"
     di, df, dg, do = blocks(b.dgates, h)
@@ -126,6 +128,7 @@ def _lstm_lines(r: Run, st: Step, b: Back, k: int, d: int) -> list[Latex]:
 
 
 def _gru_lines(r: Run, st: Step, b: Back, k: int, d: int) -> list[Latex]:
+    """δn_t and δz_t, δr_t through n_t, then the gradients of p_t and q_t."""
     h = r.net.h
     dr, dz, dn = blocks(b.dgates, h)
     dpr, dpz, dpn = blocks(b.dpre, h)

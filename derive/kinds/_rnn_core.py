@@ -1,8 +1,9 @@
-"""The exact arithmetic of `rnn`: PyTorch's nn.RNN, nn.LSTM and nn.GRU one step at a time, then BPTT.
+"""The cells of `rnn` going forward: PyTorch's nn.RNN, nn.LSTM and nn.GRU one step at a time (BPTT is in
+`_rnn_bptt`, a whole run in `_rnn_run`).
 
-Values are Fractions while rational, SymPy once transcendental, and 50-digit decimals past the size limit
-(the arithmetic of `_dense_exact`, worked at two precisions and checked); the records a run keeps hold SymPy values. A `Mistake` computes what a student with a slip would: the same equations with
-one thing changed, so the slips and the key share one road.
+Values are Fractions while rational, SymPy once transcendental, and 50-digit decimals past the size limit (the
+arithmetic of `_dense_exact`, worked at two precisions and checked). A `Mistake` computes what a student with a
+slip would: the same equations with one thing changed, so the slips and the key share one road.
 """
 from __future__ import annotations
 

@@ -23,6 +23,7 @@ STYLES = (r"cell/.style={draw=blue!55!black, fill=blue!6, rounded corners=3pt, m
 
 
 def _cell(v: Any, d: int) -> str:
+    """One entry: exact when plain, else its decimal."""
     v = E.sym(v)
     return tex(v) if is_plain(v) else decimal(v, d)
 
@@ -36,6 +37,7 @@ def column(v: list, d: int) -> str:
 
 
 def _entry(name: str, value: list, d: int) -> str:
+    """`$h_1 = [column]$`."""
     return rf"${name} = {column(value, d)}$"
 
 

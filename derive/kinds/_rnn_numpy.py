@@ -11,10 +11,12 @@ KINK_NOISE = 1e-12   # relative size of float64 rounding noise around an exact 0
 
 
 def _sigmoid(a: np.ndarray) -> np.ndarray:
+    """σ(a) = 1/(1 + e^{−a})."""
     return 1.0 / (1.0 + np.exp(-a))
 
 
 def _arr(v: Any) -> np.ndarray | None:
+    """A field as float64 (None kept)."""
     return None if v is None else np.array(v, dtype=float)
 
 
@@ -40,13 +42,16 @@ def recompute(p: Problem) -> dict[str, Any]:
     return out
 
 
-def _grads(x, w_ih, w_hh, hs_prev, dgi, dgh, dh0) -> dict[str, Any]:
+def _grads(x: np.ndarray, w_ih: np.ndarray, w_hh: np.ndarray, hs_prev: np.ndarray, dgi: np.ndarray,
+           dgh: np.ndarray, dh0: np.ndarray) -> dict[str, Any]:
     """Parameter gradients from the per-step gradients of W_ih·x + b_ih and W_hh·h + b_hh."""
     return {"grad_w_ih": dgi.T @ x, "grad_w_hh": dgh.T @ hs_prev, "grad_b_ih": dgi.sum(axis=0),
             "grad_b_hh": dgh.sum(axis=0), "grad_h0": dh0, "grad_inputs": dgi @ w_ih}
 
 
-def _rnn(x, w_ih, w_hh, b_ih, b_hh, h0, c0, up, act) -> dict[str, Any]:
+def _rnn(x: np.ndarray, w_ih: np.ndarray, w_hh: np.ndarray, b_ih: np.ndarray, b_hh: np.ndarray, h0: np.ndarray,
+         c0: np.ndarray, up: np.ndarray | None, act: str) -> dict[str, Any]:
+    """h_t = f(W_ih x_t + b_ih + W_hh h_{t−1} + b_hh); BPTT through f′."""
     T, h = x.shape[0], w_hh.shape[1]
     hs, pres, prev = np.zeros((T, h)), np.zeros((T, h)), h0
     for t in range(T):
@@ -68,7 +73,9 @@ def _rnn(x, w_ih, w_hh, b_ih, b_hh, h0, c0, up, act) -> dict[str, Any]:
     return out
 
 
-def _lstm(x, w_ih, w_hh, b_ih, b_hh, h0, c0, up, act) -> dict[str, Any]:
+def _lstm(x: np.ndarray, w_ih: np.ndarray, w_hh: np.ndarray, b_ih: np.ndarray, b_hh: np.ndarray, h0: np.ndarray,
+          c0: np.ndarray, up: np.ndarray | None, act: str) -> dict[str, Any]:
+    """PyTorch's LSTM step by step; BPTT through h_t and c_t."""
     T, h = x.shape[0], w_hh.shape[1]
     hs, cs, gates = np.zeros((T, h)), np.zeros((T, h)), np.zeros((T, 4 * h))
     hp, cp = h0, c0
@@ -97,7 +104,9 @@ def _lstm(x, w_ih, w_hh, b_ih, b_hh, h0, c0, up, act) -> dict[str, Any]:
     return out
 
 
-def _gru(x, w_ih, w_hh, b_ih, b_hh, h0, c0, up, act) -> dict[str, Any]:
+def _gru(x: np.ndarray, w_ih: np.ndarray, w_hh: np.ndarray, b_ih: np.ndarray, b_hh: np.ndarray, h0: np.ndarray,
+         c0: np.ndarray, up: np.ndarray | None, act: str) -> dict[str, Any]:
+    """PyTorch's GRU step by step (r applied to W_hn h + b_hn); BPTT."""
     T, h = x.shape[0], w_hh.shape[1]
     hs, gates, hns = np.zeros((T, h)), np.zeros((T, 3 * h)), np.zeros((T, h))
     hp = h0

@@ -19,6 +19,7 @@ def _redo(m: C.Mistake) -> Callable[[Problem, Answers], Answers]:
 
 
 def _steps(p: Problem) -> int:
+    """T, the number of steps."""
     return len(p.fields.inputs)
 
 
@@ -74,9 +75,9 @@ def truncated(p: Problem, answers: Answers) -> list[Variant]:
     """BPTT stopped after one step."""
     if p.fields.upstream is None or _steps(p) < 2:
         return []
-    out = [Variant("BPTT truncated to one step: no gradient carried back from h_t into h_{t−1}"
-                   + (" and c_{t−1}" if p.fields.cell == "lstm" else "") + ", so each step sees only its own ∂L/∂h_t",
-                   transform=_redo(C.Mistake(truncated="local")))]
+    into = "h_{t−1}" + (" and c_{t−1}" if p.fields.cell == "lstm" else "")
+    out = [Variant(f"BPTT truncated to one step: no gradient carried back from h_t into {into}, so each step sees "
+                   "only its own ∂L/∂h_t", transform=_redo(C.Mistake(truncated="local")))]
     if nonzero(p.fields.upstream[:-1]):
         out.append(Variant("only the last step's gradient: BPTT stopped after step T (the earlier steps' ∂L/∂h_t "
                            "and everything before step T left out)", transform=_redo(C.Mistake(truncated="last"))))

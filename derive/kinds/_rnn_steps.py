@@ -41,6 +41,7 @@ def show(s: Solution, p: Problem, r: Run) -> None:
 
 
 def _bias(r: Run, which: str) -> str:
+    """` + b_ih` (or ` + b_hh`), nothing without biases."""
     return (BIH if which == "ih" else BHH) if r.net.b_ih is not None else ""
 
 
@@ -74,6 +75,7 @@ def equations(r: Run) -> list[Latex]:
 
 
 def _plural(n: int, word: str) -> str:
+    """`input` or `inputs`."""
     return f"{word}{'s' if n != 1 else ''}"
 
 
@@ -140,6 +142,7 @@ def _numbers(r: Run, st: Step, t: int, d: int) -> Latex:
 
 
 def _numbers_of(r: Run, st: Step, d: int, full: bool) -> Latex:
+    """The substitution, with the weights and biases as numbers (full) or by name."""
     w_ih, w_hh = (mat(r.net.w_ih), mat(r.net.w_hh)) if full else (r"W_{ih}", r"W_{hh}")
     out = [w_ih, r"\,", TX.sub(col(st.x), d)]
     if r.net.b_ih is not None:
@@ -168,6 +171,7 @@ def _gate(name: str, k: int, act: str, arg: str, value: list, numbers: list, d: 
 
 
 def _lstm_lines(r: Run, st: Step, k: int, kp: int, d: int) -> list[Latex]:
+    """Each gate, then c_t and h_t."""
     h = r.net.h
     lines = []
     for name, pre, out in zip(r.net.gates, blocks(st.pre, h), blocks(st.gates, h)):
@@ -184,6 +188,7 @@ def _lstm_lines(r: Run, st: Step, k: int, kp: int, d: int) -> list[Latex]:
 
 
 def _gru_affine(r: Run, st: Step, t: int, d: int) -> list[Latex]:
+    """p_t = W_ih x_t + b_ih and q_t = W_hh h_{t−1} + b_hh."""
     k, bias = t + 1, r.net.b_ih is not None
     out = []
     for name, w, b, v, which, res in (("p", r.net.w_ih, r.net.b_ih, st.x, "ih", st.gi),
@@ -198,6 +203,7 @@ def _gru_affine(r: Run, st: Step, t: int, d: int) -> list[Latex]:
 
 
 def _gru_lines(r: Run, st: Step, k: int, kp: int, d: int) -> list[Latex]:
+    """r_t, z_t, n_t, then h_t."""
     h = r.net.h
     rr, z, n = blocks(st.gates, h)
     pre_r, pre_z, pre_n = blocks(st.pre, h)

@@ -34,12 +34,14 @@ def sigmoid_argument(e: Any) -> Any:
 class _Printer(LatexPrinter):
     """SymPy's printer with σ(a) for the logistic function and decimals for short terminating rationals."""
 
-    def _print_Rational(self, expr):  # noqa: N802 (SymPy's naming)
+    def _print_Rational(self, expr: sympy.Rational) -> str:  # noqa: N802 (SymPy's naming)
+        """A short terminating decimal as a decimal."""
         if not isinstance(expr, sympy.Integer) and is_plain(expr):
             return terminating(expr)
         return super()._print_Rational(expr)
 
-    def _print_Pow(self, expr):  # noqa: N802
+    def _print_Pow(self, expr: sympy.Pow) -> str:  # noqa: N802
+        """1/(1 + e^{−a}) as σ(a)."""
         arg = sigmoid_argument(expr)
         if arg is None:
             return super()._print_Pow(expr)
@@ -47,7 +49,8 @@ class _Printer(LatexPrinter):
             return r"\sigma(%s)" % self._print(arg)
         return r"\sigma\left(%s\right)" % self._print(arg)
 
-    def _print_Mul(self, expr):  # noqa: N802
+    def _print_Mul(self, expr: sympy.Mul) -> str:  # noqa: N802
+        """A product with σ factors: the rest, then the σs."""
         sig = [f for f in expr.args if sigmoid_argument(f) is not None]
         if not sig:
             return super()._print_Mul(expr)
@@ -78,6 +81,7 @@ def ex(x: Any) -> Latex:
 
 
 def _flat(x: Any) -> list:
+    """The leaves of a nested list."""
     if isinstance(x, list):
         return [v for item in x for v in _flat(item)]
     return [x]

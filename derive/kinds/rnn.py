@@ -35,6 +35,7 @@ FIELDS = F.table(
 
 
 def _article(cell: str) -> str:
+    """`an rnn`, `an lstm`, `a gru`."""
     return "an" if cell in ("rnn", "lstm") else "a"
 
 
@@ -166,6 +167,7 @@ class Rnn(Kind):
     given = staticmethod(given)
 
     def follow(self, p: Problem, answer: str, given: Answers) -> Any:
+        """hidden and cells from the student's own gates (SPEC §12)."""
         return SL.follow(p, answer, given)
 
 
