@@ -103,7 +103,7 @@ def _rnn_lines(r: Run, st: Step, b: Back, k: int, d: int) -> list[Latex]:
     if r.net.act == "tanh":
         factor = rf"\left(1 - \mathbf{{h}}_{{{k}}} \odot \mathbf{{h}}_{{{k}}}\right)"
     else:
-        factor = rf"\mathbb{{1}}[\mathbf{{a}}_{{{k}}} > 0]"
+        factor = rf"\mathbf{{1}}[\mathbf{{a}}_{{{k}}} > 0]"
     return [TX.eq(rf"\boldsymbol{{\delta}}_{{{k}}} = {dv('h', k)} \odot {factor}",
                  TX.cat(TX.sub(col(b.dh), d), r" \odot ", TX.sub(col(b.deriv), d)), col(b.dpre), d=d)]
 
