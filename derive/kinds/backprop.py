@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import fields as F
-from ..kind import AnswerSpec, Kind
+from ..kind import AnswerSpec, Kind, delegate
 from ..latex import Latex, tex
 from ..problem import Problem
 from ..solution import Solution
@@ -211,12 +211,12 @@ class Backprop(Kind):
                  "loss": "half_mse", "learning_rate": 0.5, "weight_decay": 0.1, "grad_inputs": True})
     positional = ("inputs", "targets", "layers")
 
-    validate = staticmethod(validate)
-    solve = staticmethod(solve)
-    recompute = staticmethod(recompute)
-    given = staticmethod(given)
-    answer_names = staticmethod(answer_names)
-    follow = staticmethod(follow)
+    validate = delegate()
+    solve = delegate()
+    recompute = delegate()
+    given = delegate()
+    answer_names = delegate()
+    follow = delegate()
 
 
 KIND = Backprop()

@@ -7,7 +7,7 @@ import numpy as np
 import sympy
 
 from .. import fields as F
-from ..kind import AnswerSpec, Kind
+from ..kind import AnswerSpec, Kind, delegate
 from ..latex import Latex, tex
 from ..problem import Problem
 from ..solution import Solution
@@ -137,11 +137,11 @@ class Forward(Kind):
                             {"weights": [[2, -1]], "activation": "sigmoid"}]})
     positional = ("input", "layers")
 
-    validate = staticmethod(validate)
-    solve = staticmethod(solve)
-    recompute = staticmethod(recompute)
-    given = staticmethod(given)
-    follow = staticmethod(follow)
+    validate = delegate()
+    solve = delegate()
+    recompute = delegate()
+    given = delegate()
+    follow = delegate()
 
 
 KIND = Forward()
