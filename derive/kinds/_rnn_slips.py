@@ -24,11 +24,11 @@ def _steps(p: Problem) -> int:
 
 
 def forget_input_swapped(p: Problem, answers: Answers) -> list[Variant]:
-    """LSTM: c_t = i ⊙ c_{t−1} + f ⊙ g."""
+    """LSTM: c_t = i · c_{t−1} + f · g."""
     if p.fields.cell != "lstm" or (_steps(p) < 2 and not nonzero(p.fields.c0)):
         return []
-    return [Variant("the forget and input gates swapped in the cell update: c_t = i_t ⊙ c_{t−1} + f_t ⊙ g_t "
-                    "instead of f_t ⊙ c_{t−1} + i_t ⊙ g_t", transform=_redo(C.Mistake(swap_if=True)))]
+    return [Variant("the forget and input gates swapped in the cell update: c_t = i_t · c_{t−1} + f_t · g_t "
+                    "instead of f_t · c_{t−1} + i_t · g_t", transform=_redo(C.Mistake(swap_if=True)))]
 
 
 def tanh_sigmoid(p: Problem, answers: Answers) -> list[Variant]:
@@ -47,11 +47,11 @@ def tanh_sigmoid(p: Problem, answers: Answers) -> list[Variant]:
 
 
 def update_flipped(p: Problem, answers: Answers) -> list[Variant]:
-    """GRU: h_t = z ⊙ n + (1 − z) ⊙ h_{t−1}."""
+    """GRU: h_t = z · n + (1 − z) · h_{t−1}."""
     if p.fields.cell != "gru":
         return []
-    return [Variant("the GRU's update gate used the other way round: h_t = z_t ⊙ n_t + (1 − z_t) ⊙ h_{t−1} "
-                    "instead of (1 − z_t) ⊙ n_t + z_t ⊙ h_{t−1}", transform=_redo(C.Mistake(flip_z=True)))]
+    return [Variant("the GRU's update gate used the other way round: h_t = z_t · n_t + (1 − z_t) · h_{t−1} "
+                    "instead of (1 − z_t) · n_t + z_t · h_{t−1}", transform=_redo(C.Mistake(flip_z=True)))]
 
 
 def reset_before(p: Problem, answers: Answers) -> list[Variant]:
@@ -59,15 +59,15 @@ def reset_before(p: Problem, answers: Answers) -> list[Variant]:
     if p.fields.cell != "gru" or (_steps(p) < 2 and not nonzero(p.fields.h0)):
         return []
     return [Variant("the reset gate applied to h_{t−1} before the product: n_t = tanh(W_in x_t + b_in + "
-                    "W_hn (r_t ⊙ h_{t−1}) + b_hn), where PyTorch's GRU has r_t ⊙ (W_hn h_{t−1} + b_hn)",
+                    "W_hn (r_t · h_{t−1}) + b_hn), where PyTorch's GRU has r_t · (W_hn h_{t−1} + b_hn)",
                     transform=_redo(C.Mistake(reset_before=True)))]
 
 
 def cell_tanh_forgotten(p: Problem, answers: Answers) -> list[Variant]:
-    """LSTM: h_t = o ⊙ c_t."""
+    """LSTM: h_t = o · c_t."""
     if p.fields.cell != "lstm":
         return []
-    return [Variant("tanh of the cell state left out: h_t = o_t ⊙ c_t instead of o_t ⊙ tanh(c_t)",
+    return [Variant("tanh of the cell state left out: h_t = o_t · c_t instead of o_t · tanh(c_t)",
                     transform=_redo(C.Mistake(no_cell_tanh=True)))]
 
 
@@ -98,7 +98,7 @@ SLIPS = (
     Slip("rnn_gru_update_flipped", "the GRU's update gate used the other way round", update_flipped),
     Slip("rnn_gru_reset_before", "the GRU's reset gate applied before W_hn (the paper's GRU, not PyTorch's)",
          reset_before),
-    Slip("rnn_cell_tanh_forgotten", "h = o ⊙ c instead of o ⊙ tanh(c)", cell_tanh_forgotten),
+    Slip("rnn_cell_tanh_forgotten", "h = o · c instead of o · tanh(c)", cell_tanh_forgotten),
     Slip("rnn_bptt_truncated", "BPTT truncated to one step", truncated),
     Slip("rnn_hh_bias_forgotten", "b_hh left out", hh_bias_forgotten),
 )
