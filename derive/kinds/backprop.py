@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import sympy
+
 from .. import fields as F
 from ..kind import AnswerSpec, Kind, delegate
 from ..latex import Latex, tex
@@ -38,7 +40,7 @@ FIELDS = F.table(
     layers=F.Field(L.parse_layers, required=True),
     loss=F.Field(parse_loss, required=True),
     learning_rate=F.Field(F.positive, required=True),
-    weight_decay=F.Field(F.nonnegative),
+    weight_decay=F.Field(F.nonnegative, sympy.Integer(0)),
     grad_inputs=F.Field(F.boolean, False),
     init=F.Field(L.parse_init),
 )
@@ -102,7 +104,7 @@ def target_rows(p: Problem) -> list[list]:
 
 def decay(p: Problem) -> Any:
     """The weight decay λ (0 when not given)."""
-    return p.fields.weight_decay if p.fields.weight_decay is not None else 0
+    return p.fields.weight_decay
 
 
 # ---- the worked solution ----------------------------------------------------------------------------
@@ -148,7 +150,7 @@ def given(p: Problem) -> list[tuple[str, Latex]]:
     f = p.fields
     out = ([("inputs", tex(f.inputs)), ("targets", tex(f.targets))] + D.given_layers(p, layers)
            + [("loss", Latex(r"\text{%s}" % f.loss.replace("_", r"\_"))), ("learning rate", tex(f.learning_rate))])
-    if f.weight_decay is not None:
+    if f.weight_decay:
         out.append(("weight decay", tex(f.weight_decay)))
     return out
 
