@@ -129,20 +129,16 @@ def _decay_without_lr(b: Any, g: Any, eta: Any, lam: Any) -> Any:
 
 
 def weight_decay(p: Problem, answers: Answers) -> list[Variant]:
-    """Weight decay left out of the update, applied after the step, or not scaled by the learning rate."""
+    """Weight decay left out of the update, applied after the step, or not scaled by the learning rate (decay left
+    off the biases alone gives, for each bias, what leaving it out gives: the first variant names it)."""
     if "updated_weights" not in answers or not p.fields.weight_decay:
         return []
-    out = [Variant("weight decay left out of the update: W − η·∂L/∂W instead of W − η·(∂L/∂W + λW)",
-                   transform=lambda q, a: _updates(q, a, _plain)),
-           Variant("weight decay applied after the step: (W − η·∂L/∂W)(1 − ηλ) instead of W − η·(∂L/∂W + λW)",
-                   transform=lambda q, a: _updates(q, a, _decay_after)),
-           Variant("weight decay not scaled by the learning rate: W − η·∂L/∂W − λW",
-                   transform=lambda q, a: _updates(q, a, _decay_without_lr))]
-    if any(nonzero(b) for b in answers["biases"] if b is not None):
-        out.append(Variant("weight decay left off the biases (it applies to every parameter, as torch.optim.SGD's "
-                           "weight_decay)", transform=lambda q, a: {"updated_biases": _updates(q, a, _plain)[
-                               "updated_biases"]}))
-    return out
+    return [Variant("weight decay left out of the update: W − η·∂L/∂W instead of W − η·(∂L/∂W + λW)",
+                    transform=lambda q, a: _updates(q, a, _plain)),
+            Variant("weight decay applied after the step: (W − η·∂L/∂W)(1 − ηλ) instead of W − η·(∂L/∂W + λW)",
+                    transform=lambda q, a: _updates(q, a, _decay_after)),
+            Variant("weight decay not scaled by the learning rate: W − η·∂L/∂W − λW",
+                    transform=lambda q, a: _updates(q, a, _decay_without_lr))]
 
 
 def l1_sign(p: Problem, answers: Answers) -> list[Variant]:
@@ -164,7 +160,7 @@ LOSS_MEAN_SUM = Slip("loss_mean_sum", "the mean instead of the sum (or the rever
                      loss_mean_sum)
 STEP_SIGN = Slip("step_sign", "the learning-rate step added instead of subtracted", step_sign)
 WEIGHT_DECAY = Slip("weight_decay", "weight decay left out of the update, applied after the step, not scaled by "
-                    "the learning rate, or left off the biases", weight_decay)
+                    "the learning rate", weight_decay)
 L1_SIGN = Slip("l1_sign", "the sign of the l1 loss's gradient reversed", l1_sign)
 DENSE = (RELU_SKIPPED, BIAS_SIGN, WEIGHT_TRANSPOSE)   # the slips of every dense kind
 BACKPROP_SLIPS = DENSE + (LOSS_MEAN_SUM, STEP_SIGN, WEIGHT_DECAY, L1_SIGN)

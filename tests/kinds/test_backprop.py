@@ -589,3 +589,45 @@ def test_mlp_with_carried_decimals_matches_torch(activation):
     assert "grad_weights" in s.approximate and isinstance(a["grad_weights"][1][0][0], sympy.Float)
     if activation == "relu":
         assert any("exactly 0" in n for n in s.notes)      # a hidden pre-activation sits exactly at the kink
+
+
+# ---- the new slips, named by derive check (as tests/test_slips.py does for the catalogue) ---------------------
+
+SLIP_NET = ("kind: backprop\ninputs: [[0, 0], [0, 1], [1, 0], [1, 1]]\ntargets: [0, 1, 1, 0]\nlayers:\n"
+            "  - {weights: [[1, 2], [1, 1]], bias: [0, -1], activation: relu}\n"
+            "  - {weights: [[1, -2]], bias: [0.3]}\nlearning_rate: 0.1\nweight_decay: 0.1\n")
+SLIP_CASES = [("weight_decay", "half_sse", "updated_weights", 0), ("weight_decay", "half_sse", "updated_biases", 0),
+              ("weight_decay", "half_sse", "updated_weights", 1), ("weight_decay", "half_sse", "updated_weights", 2),
+              ("l1_sign", "l1", "grad_weights", 0), ("l1_sign", "l1", "updated_weights", 0),
+              ("loss_mean_sum", "half_mse", "loss", 0)]
+
+
+def written(x):
+    """A number as a person writes it: exact when short, else 6 significant digits."""
+    from derive.latex import decimal_text, is_plain, terminating
+    from derive.yamlsafe import Plain
+    if isinstance(x, list):
+        return [written(v) for v in x]
+    if x is None:
+        return Plain("null")
+    return Plain(terminating(x) if isinstance(x, sympy.Rational) and is_plain(x) else decimal_text(x, 6))
+
+
+@pytest.mark.parametrize("slip, loss, answer, variant", SLIP_CASES)
+def test_new_slips_are_named(slip, loss, answer, variant):
+    import textwrap
+    from derive.engine import solve
+    from derive.grading.diagnose import Trials
+    from derive.grading.run import check
+    from derive.spec import parse
+    sheet = parse("title: t\nproblems:\n  - id: p\n" + textwrap.indent(SLIP_NET + f"loss: {loss}", "    "),
+                  "spec.yaml")
+    p = sheet.problems[0]
+    trials = Trials(p, solve(p))
+    chosen = [v for name, v in trials.variants if name == slip][variant]
+    wrong = trials.outcome((chosen,))[answer]
+    marks = check(sheet, {"p": {answer: written(wrong)}}).problems[0].marks
+    bad = [m for m in marks if not m.ok]
+    assert bad and all(slip in m.slip_names and m.slip.startswith(chosen.words) for m in bad)
+    right = check(sheet, {"p": {answer: written(trials.solution.answers[answer])}}).problems[0].marks
+    assert all(m.ok and m.slip is None for m in right)
