@@ -110,6 +110,7 @@ def engine_bench(repeat: int) -> None:
     p = as_problem(dict(spec))
 
     def engine() -> tuple:
+        """The exact forward and backward pass alone."""
         x = E.rows(p.fields.inputs)
         layers = L.resolve(p, 64)
         zs, acts = E.forward_pass(layers, x)
@@ -183,6 +184,7 @@ def build_bench(runs: int) -> None:
 
 
 def main() -> None:
+    """Both benchmarks."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3, help="in-process repetitions of the engine timings")
     parser.add_argument("--runs", type=int, default=5, help="fresh processes per build timing")

@@ -50,6 +50,7 @@ def _value(expr: sympy.Expr, dps: int) -> mpmath.mpf:
 
 
 def _node(e: sympy.Expr, dps: int) -> mpmath.mpf:
+    """One node from its children's values."""
     if e.is_Integer:
         return mpmath.mpf(int(e))
     if e.is_Rational:
@@ -76,6 +77,7 @@ def _node(e: sympy.Expr, dps: int) -> mpmath.mpf:
 
 
 def _power(e: sympy.Pow, dps: int) -> mpmath.mpf:
+    """b^x (e^x, integer powers, square roots, positive bases)."""
     base, exponent = e.args
     if base is sympy.E:
         return mpmath.exp(_value(exponent, dps))

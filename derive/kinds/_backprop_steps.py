@@ -60,10 +60,13 @@ def _ties(diff: list) -> str:
 
 
 def _m(x: Any, d: int) -> Latex:
+    """A value inside a substitution."""
     return D.sub(x, d)
 
 
-def show_loss(s: Solution, p: Problem, out: list, z: list, y: list | None, classes, back: Backward) -> None:
+def show_loss(s: Solution, p: Problem, out: list, z: list, y: list | None, classes: list[int] | None,
+              back: Backward) -> None:
+    """The step that computes the loss (Ŷ − Y first for the elementwise losses)."""
     d, n, k = p.digits, len(out), len(out[0])
     lines = [D.eq(FORMULAS[p.fields.loss], back.loss, d=d)]
     text = f"N = {n} sample{'s' if n > 1 else ''}, K = {k} output{'s' if k > 1 else ''}. "
@@ -84,6 +87,7 @@ def show_loss(s: Solution, p: Problem, out: list, z: list, y: list | None, class
 
 def show_backward(s: Solution, p: Problem, layers: list[L.Layer], x: list, zs: list, acts: list,
                   back: Backward) -> None:
+    """The gradient at the output, then each layer's gradients from the last to the first."""
     d, nl = p.digits, len(layers)
     last = layers[-1]
     top = D.sup("Z", nl)
@@ -121,6 +125,7 @@ def show_backward(s: Solution, p: Problem, layers: list[L.Layer], x: list, zs: l
 
 def _show_backward_layer(s: Solution, p: Problem, layers: list[L.Layer], i: int, a_prev: list, zs: list,
                          back: Backward) -> None:
+    """Layer i's ∂L/∂W and ∂L/∂b, and the gradient carried down to the layer below."""
     d, k, layer = p.digits, i + 1, layers[i]
     delta = back.deltas[i]
     aname = "X" if k == 1 else D.sup("A", k - 1)
@@ -160,6 +165,7 @@ def _show_backward_layer(s: Solution, p: Problem, layers: list[L.Layer], i: int,
 
 
 def show_update(s: Solution, p: Problem, layers: list[L.Layer], back: Backward, new_w: list, new_b: list) -> None:
+    """The gradient-descent step of every weight and bias (with weight decay when the problem has it)."""
     d, eta = p.digits, tex(p.fields.learning_rate)
     lam = p.fields.weight_decay if p.fields.weight_decay else None
     lines = []
@@ -199,7 +205,8 @@ def show_inputs(s: Solution, p: Problem, layers: list[L.Layer], back: Backward) 
                 "requires_grad).")
 
 
-def graph(layers: list[L.Layer], x: list, zs: list, acts: list, y: list | None, classes, back: Backward,
+def graph(layers: list[L.Layer], x: list, zs: list, acts: list, y: list | None, classes: list[int] | None,
+          back: Backward,
           p: Problem) -> Latex:
     """The chain of nodes for _graph.figure."""
     chain: list = [G.Val("x", "X", G.as_sym(x), G.as_sym(back.grad_x) if p.fields.grad_inputs else None, "data")]
@@ -235,6 +242,7 @@ def graph(layers: list[L.Layer], x: list, zs: list, acts: list, y: list | None, 
 
 
 def answers(s: Solution, layers: list[L.Layer], acts: list, back: Backward, new_w: list, new_b: list) -> None:
+    """Every answer of the problem, in the kind's order."""
     D.answer_network(s, layers)
     D.answer(s, "output", acts[-1], r"\hat{Y}")
     D.answer(s, "loss", back.loss, r"\mathcal{L}")

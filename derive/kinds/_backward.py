@@ -29,6 +29,7 @@ class Backward:
 
 
 def _transpose(m: list[list]) -> list[list]:
+    """Columns as rows."""
     return [list(col) for col in zip(*m)]
 
 
@@ -69,7 +70,8 @@ def loss_value(loss: str, out: list, z: list, y: list, classes: list[int] | None
     return E.mul(Fraction(1, n * k), E.total(terms))
 
 
-def _output_delta(loss: str, layer: L.Layer, out: list, z: list, y: list, classes) -> tuple[list, list]:
+def _output_delta(loss: str, layer: L.Layer, out: list, z: list, y: list | None,
+                  classes: list[int] | None) -> tuple[list, list]:
     """(∂L/∂Ŷ, ∂L/∂Z of the last layer)."""
     n, k = len(out), len(out[0])
     if loss in ONE_HOT:

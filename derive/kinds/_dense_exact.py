@@ -64,6 +64,7 @@ def settle(x: Any) -> tuple[Any, bool]:
         return to_sympy(x), False
 
     def conv(v: Any) -> Any:
+        """One entry (or list) as SymPy, an irrational one as its checked decimal."""
         if isinstance(v, list):
             return [conv(e) for e in v]
         if v is None or isinstance(v, (Fraction, int, sympy.Rational, sympy.Float)):
@@ -148,6 +149,7 @@ def matmul(left: list[list], right: list[list]) -> list[list]:
     memo: dict[int, tuple] = {}
 
     def pairs_of(v: Any) -> tuple:
+        """N.pair, once per operand."""
         key = id(v)
         if key not in memo:
             memo[key] = N.pair(v)

@@ -40,12 +40,15 @@ class Carried:
     __slots__ = ("lo", "hi", "_shown")
 
     def __init__(self, lo: tuple, hi: tuple) -> None:
+        """The value at the low and at the high working precision."""
         self.lo, self.hi, self._shown = lo, hi, None
 
     def __float__(self) -> float:
+        """The nearest float64 (of the high-precision value)."""
         return M.to_float(self.hi)
 
     def __repr__(self) -> str:
+        """Carried(20 digits)."""
         return f"Carried({M.to_str(self.hi, 20)})"
 
     def shown(self) -> sympy.Float:
@@ -70,6 +73,7 @@ def escalating(work: Callable[[], T]) -> T:
 
 
 def _last_rung() -> bool:
+    """True at the highest precisions."""
     return _rung.get() == len(RUNGS) - 1
 
 
@@ -87,6 +91,7 @@ def verified(c: Carried) -> tuple:
 
 
 def _tiny(x: tuple) -> bool:
+    """|x| below 10^-TINY."""
     return M.mpf_cmp(M.mpf_abs(x), _TINY) < 0
 
 
@@ -117,6 +122,7 @@ def pair(v: Any) -> tuple[tuple, tuple]:
 
 @lru_cache(maxsize=100_000)
 def _rational(p: int, q: int, rung: int) -> tuple[tuple, tuple]:
+    """p/q at the rung's two precisions (remembered)."""
     plo, phi = PRECS[rung]
     return M.from_rational(p, q, plo, RND), M.from_rational(p, q, phi, RND)
 
@@ -179,6 +185,7 @@ def step(before: Any, g: Any, eta: Any, lam: Any) -> Carried:
 
 
 def _sigmoid(x: tuple, prec: int, rnd: str) -> tuple:
+    """1/(1 + e^{-x})."""
     return M.mpf_div(M.fone, M.mpf_add(M.fone, M.mpf_exp(M.mpf_neg(x), prec + 10), prec + 10), prec, rnd)
 
 

@@ -1,7 +1,7 @@
 """Fields of dense layers shared by `forward` and `backprop`: a layer's fields, `init`, and their checks (SPEC §8)."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import sympy
 
@@ -15,9 +15,10 @@ DEFAULT_SLOPE = sympy.Rational(1, 100)
 MAX_DECIMALS = 15
 
 
-def _random_or(parser):
+def _random_or(parser: Callable[[Any, F.Ctx], Any]) -> Callable[[Any, F.Ctx], Any]:
     """A parser that also accepts the word `random`."""
     def parse(value: Any, ctx: F.Ctx) -> Any:
+        """`random`, or what `parser` reads."""
         if isinstance(value, str):
             if str(value) == RANDOM:
                 return RANDOM

@@ -39,6 +39,7 @@ def _short_exact(x: Any) -> Latex | None:
     state = {"total": 0, "long": False}
 
     def cell(v: Any) -> Latex:
+        """One entry's LaTeX, measured; nothing once the whole is too long."""
         if state["long"]:
             return Latex("")
         text = tex(v)
@@ -94,6 +95,7 @@ def cat(*pieces: str) -> Latex:
 
 
 def _flat(x: Any) -> list:
+    """The entries of nested lists."""
     if isinstance(x, list):
         return [v for item in x for v in _flat(item)]
     return [x]
@@ -105,6 +107,7 @@ def sup(name: str, layer: int) -> str:
 
 
 def transpose(m: list[list]) -> list[list]:
+    """Columns as rows."""
     return [list(col) for col in zip(*m)]
 
 
@@ -139,6 +142,7 @@ def show_network(s: Solution, p: Problem, layers: list[L.Layer], vector: bool, n
 
 
 def _show_draws(s: Solution, p: Problem, drawn: list[L.Layer]) -> None:
+    """The step that states how the random values were drawn, and what they are."""
     init = p.fields.init or L.DEFAULT_INIT
     how = (f"uniform on $[{tex(init['low'])}, {tex(init['high'])}]$" if init["distribution"] == "uniform"
            else f"normal with mean ${tex(init['mean'])}$ and standard deviation ${tex(init['std'])}$")

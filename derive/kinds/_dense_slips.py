@@ -34,6 +34,7 @@ def frozen(layers: list[dict], answers: Answers) -> list[dict]:
 def _layer_edit(answers: Answers, i: int, change: Callable[[dict], dict]) -> Callable[[Problem], Problem]:
     """A `modify` that replaces layer i (its drawn values written out) by `change(layer)`."""
     def modify(p: Problem) -> Problem:
+        """The problem with layer i changed."""
         layers = frozen(p.fields.layers, answers)
         layers[i] = change(layers[i])
         return p.with_fields(layers=layers)
@@ -107,6 +108,7 @@ def _updates(p: Problem, a: Answers, step: Callable[[Any, Any, Any, Any], Any], 
     eta, lam = E.num(p.fields.learning_rate), E.num(p.fields.weight_decay or 0)
 
     def redo(before: Any, g: Any) -> Any:
+        """The step, entry by entry (None, no bias, kept)."""
         if before is None or g is None:
             return None
         if isinstance(before, list):
@@ -117,14 +119,17 @@ def _updates(p: Problem, a: Answers, step: Callable[[Any, Any, Any, Any], Any], 
 
 
 def _plain(b: Any, g: Any, eta: Any, lam: Any) -> Any:
+    """b − η·g (no decay)."""
     return E.sub(b, E.mul(eta, g))
 
 
 def _decay_after(b: Any, g: Any, eta: Any, lam: Any) -> Any:
+    """(b − η·g)(1 − ηλ): the decay applied to the stepped value."""
     return E.mul(E.sub(E.ONE, E.mul(eta, lam)), E.sub(b, E.mul(eta, g)))
 
 
 def _decay_without_lr(b: Any, g: Any, eta: Any, lam: Any) -> Any:
+    """b − η·g − λ·b."""
     return E.sub(E.sub(b, E.mul(eta, g)), E.mul(lam, b))
 
 
@@ -147,6 +152,7 @@ def l1_sign(p: Problem, answers: Answers) -> list[Variant]:
         return []
 
     def transform(q: Problem, a: Answers) -> Answers:
+        """Every gradient negated, and the update taken from the negated ones."""
         flipped = {n: negated(a[n]) for n in ("grad_weights", "grad_biases", "grad_inputs") if n in a}
         return {**flipped, **_updates(q, a, step, flipped["grad_weights"], flipped["grad_biases"])}
     return [Variant("the sign of the l1 gradient reversed: sign(y − ŷ) used for the derivative of |ŷ − y|",

@@ -40,6 +40,7 @@ class Op:
 
 
 def _shape(x: Any) -> tuple[int, ...]:
+    """The shape of nested lists."""
     dims = []
     while isinstance(x, list):
         dims.append(len(x))
@@ -48,11 +49,13 @@ def _shape(x: Any) -> tuple[int, ...]:
 
 
 def _shape_tex(x: Any) -> str:
+    """`2 \\times 3` (1 for a number)."""
     dims = _shape(x)
     return r"\times ".join(str(d) for d in dims) if dims else "1"
 
 
 def _cell(v: Any, d: int) -> str:
+    """One number: exact when plain, else its decimal."""
     v = E.sym(v)
     return tex(v) if is_plain(v) else decimal(v, d)
 
@@ -69,6 +72,7 @@ def small(x: Any, d: int) -> str:
 
 
 def _fits_table(x: Any) -> bool:
+    """Small enough to write in the table."""
     return x is None or all(n <= TABLE_SIDE for n in _shape(x))
 
 
@@ -95,6 +99,7 @@ STYLES = (r"val/.style={draw=blue!55!black, fill=blue!5, rounded corners=2pt, al
 
 
 def _label(node: Val, inline: bool, d: int) -> str:
+    """A value node's text: its name, then its numbers or its shape."""
     head = f"${node.name}$"
     if inline:
         grad = "" if node.grad is None else r"\\{\scriptsize grad " + small(node.grad, d) + "}"

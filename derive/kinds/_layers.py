@@ -34,16 +34,19 @@ class Layer:
 
     @property
     def params(self) -> int:
+        """Weights and biases of the layer."""
         return self.units * self.inputs + (self.units if self.bias is not None else 0)
 
 
 def _misfit(got: tuple[int, int], inputs: int, units: int | None, layout: str) -> str | None:
     """Why a weights matrix does not fit (None when it does), naming the layout that would fit."""
     def fits(shape: tuple[int, int], rows_are_units: bool) -> bool:
+        """Does a shape fit, read one way or the other?"""
         unit_dim, input_dim = shape if rows_are_units else shape[::-1]
         return input_dim == inputs and (units is None or unit_dim == units)
 
     def want(rows_are_units: bool) -> str:
+        """The shape wanted, as the message writes it."""
         u = str(units) if units else "units"
         pair = (u, str(inputs)) if rows_are_units else (str(inputs), u)
         return "×".join(pair) if units else " × ".join(pair)
@@ -69,6 +72,7 @@ def exact_draw(value: float) -> sympy.Rational:
 
 
 def _draw(rng: np.random.Generator, init: dict, shape: tuple[int, ...]) -> np.ndarray:
+    """Values drawn by `init` and rounded to its decimals (SPEC §8)."""
     if init["distribution"] == "uniform":
         values = rng.uniform(float(init["low"]), float(init["high"]), size=shape)
     else:
@@ -97,6 +101,7 @@ def resolve(p: Problem, inputs: int) -> list[Layer]:
 
 
 def _resolve_one(p: Problem, i: int, raw: dict, inputs: int, init: dict, rng: np.random.Generator) -> Layer:
+    """One layer's weights (drawn or checked against its layout), bias and slope."""
     units = raw["units"]
     if raw["weights"] == RANDOM:
         if units is None:
@@ -184,6 +189,7 @@ def settle(x: Any) -> tuple[Any, bool]:
         return x, False
 
     def conv(v: Any) -> Any:
+        """One entry (or list) with an irrational value as its 50-digit decimal."""
         if isinstance(v, list):
             return [conv(e) for e in v]
         if v is None or isinstance(v, (sympy.Rational, sympy.Float)):

@@ -63,6 +63,7 @@ def validate(p: Problem) -> None:
 
 
 def _check_targets(p: Problem, n: int, k: int) -> None:
+    """Targets against the loss: class indices in range, or N × K values (bce's between 0 and 1)."""
     t = p.fields.targets
     is_matrix = isinstance(t[0], list)
     if p.fields.loss == "cross_entropy":
@@ -115,6 +116,7 @@ def solve(p: Problem) -> Solution:
 
 
 def _solve(p: Problem) -> Solution:
+    """`solve` at the current rung of working precisions."""
     s = Solution(p)
     d = p.digits
     x = E.rows(p.fields.inputs)
@@ -170,6 +172,7 @@ def follow(p: Problem, answer: str, given: dict[str, Any]) -> Any:
     eta, lam = E.num(p.fields.learning_rate), E.num(decay(p))
 
     def redo(b: Any, g: Any) -> Any:
+        """The step, entry by entry (None, no bias, kept)."""
         if b is None or g is None:
             return None
         if isinstance(b, list):

@@ -4,7 +4,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import sympy
 
 from .. import fields as F
 from ..kind import AnswerSpec, Kind, delegate
@@ -31,6 +30,7 @@ def validate(p: Problem) -> None:
 
 
 def _rows(p: Problem) -> list[list]:
+    """The input as rows (one row for a vector)."""
     return p.fields.input if isinstance(p.fields.input[0], list) else [p.fields.input]
 
 
@@ -45,6 +45,7 @@ def solve(p: Problem) -> Solution:
 
 
 def _solve(p: Problem) -> Solution:
+    """`solve` at the current rung of working precisions."""
     s = Solution(p)
     vector = not batch(p)
     x = E.rows(_rows(p))
@@ -103,6 +104,7 @@ def follow(p: Problem, answer: str, given: dict[str, Any]) -> Any:
     vector = not batch(p)
 
     def redo() -> list:
+        """Each layer's activation of the student's pre-activations, as SymPy."""
         out = []
         for layer, z in zip(layers, given["pre_activations"]):
             rows = [E.rows([z])[0]] if vector else E.rows(z)
