@@ -284,3 +284,21 @@ def test_joining_in_rounds_keeps_every_page_in_order_and_the_same_bytes(tmp_path
     text = subprocess.run(["pdftotext", str(tmp_path / "a.pdf"), "-"], capture_output=True, text=True).stdout
     words = [w for w in text.split() if w[0].isdigit()]
     assert words == ["0.0", "1.0", "1.1", "2.0", "2.1", "2.2", "3.0", "4.0", "4.1"]
+
+
+def dies_on_v002(job, text):
+    """A worker that dies (as one killed for memory would) on v002."""
+    import os
+    if job.vid == "v002":
+        os._exit(3)
+    from derive.variants.build import build_variant
+    return build_variant(job, text)
+
+
+def test_a_worker_that_dies_is_a_clear_failure(quiz, cli, monkeypatch):
+    monkeypatch.setattr(runner, "build_variant", dies_on_v002)
+    result = cli("variants", quiz, "--count", "3", "--no-pdf", "--workers", "2", "-o", "out")
+    assert result.code == 1
+    assert "derive variants: a worker process died" in result.err
+    assert not Path("out/quiz-variants/index.csv").exists()
+    assert not [p for p in Path("out/quiz-variants").iterdir() if p.name.startswith(".")]

@@ -7,6 +7,7 @@ import concurrent.futures as cf
 import multiprocessing
 import os
 import sys
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from typing import Any, Iterator, TextIO
 
@@ -32,10 +33,22 @@ def outcomes(jobs: list[Job], text: str, workers: int, scheduler: str | None) ->
         futures = [pool.submit(build_variant, job, shared) for job in jobs]
         try:
             for future in cf.as_completed(futures):
-                yield future.result()
+                yield result(future)
         finally:
             for future in futures:
                 future.cancel()
+
+
+def result(future: cf.Future) -> Outcome:
+    """A finished job's outcome; a worker that died (killed, out of memory) is a BuildError."""
+    try:
+        return future.result()
+    except BrokenProcessPool as exc:
+        raise BuildError(f"a worker process died ({exc}); the variants placed so far are kept") from None
+    except Exception as exc:
+        if type(exc).__name__ != "KilledWorker":       # Dask's word for a task whose workers kept dying
+            raise
+        raise BuildError(f"the Dask cluster lost every worker that tried a variant ({exc})") from None
 
 
 @contextmanager
