@@ -3,6 +3,7 @@ from __future__ import annotations
 
 ACTIVATIONS = ("linear", "relu", "leaky_relu", "sigmoid", "tanh", "softmax")
 ELEMENTWISE = tuple(a for a in ACTIVATIONS if a != "softmax")   # what a single conv output may use
+NETWORK = ACTIVATIONS + ("relu6", "gelu")   # `network` only counts layers, so it also names these (SPEC §14)
 SYMBOLS = {"linear": r"\operatorname{id}", "relu": r"\operatorname{relu}", "leaky_relu": r"\operatorname{lrelu}",
            "sigmoid": r"\sigma", "tanh": r"\tanh", "softmax": r"\operatorname{softmax}"}
 RULES = {

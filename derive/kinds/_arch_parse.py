@@ -7,10 +7,10 @@ from typing import Any, Callable
 import sympy
 
 from .. import fields as F
-from ._activations import ACTIVATIONS
+from ._activations import NETWORK
 from ._arch_types import TYPES, Layer, Shape
 
-NET_ACTIVATIONS = ACTIVATIONS + tuple(a for a in ("relu6", "gelu") if a not in ACTIVATIONS)
+NET_ACTIVATIONS = NETWORK
 
 
 class Counter:

@@ -41,7 +41,7 @@ FIELDS = F.table(
     loss=F.Field(parse_loss, required=True),
     learning_rate=F.Field(F.positive, required=True),
     weight_decay=F.Field(F.nonnegative, sympy.Integer(0)),
-    grad_inputs=F.Field(F.boolean, False),
+    grad_inputs=F.Field(F.boolean, True),
     init=F.Field(L.parse_init),
 )
 
@@ -158,7 +158,7 @@ def given(p: Problem) -> list[tuple[str, Latex]]:
 
 
 def answer_names(p: Problem) -> list[str]:
-    """Every answer; `grad_inputs` only when the problem asks for it."""
+    """Every answer; `grad_inputs` (SPEC §13) unless the problem says `grad_inputs: false`."""
     return [name for name in Backprop.answers if name != "grad_inputs" or p.fields.grad_inputs]
 
 

@@ -452,11 +452,11 @@ def test_weight_decay_is_torch_sgd_after_one_step():
     assert any(step.title == "Backward: the inputs" for step in s.steps)
 
 
-def test_grad_inputs_only_when_asked():
-    plain = xor(GOODFELLOW)
-    assert "grad_inputs" not in plain.answers
-    asked = derive.backprop(XOR, [0, 1, 1, 0], GOODFELLOW, loss="half_sse", learning_rate=0.1, grad_inputs=True)
-    assert asked.answers["grad_inputs"] == [[0, 0]] * 4
+def test_grad_inputs_unless_declined():
+    # SPEC §13: backprop gains the answer grad_inputs; `grad_inputs: false` leaves it out
+    assert xor(GOODFELLOW).answers["grad_inputs"] == [[0, 0]] * 4
+    declined = derive.backprop(XOR, [0, 1, 1, 0], GOODFELLOW, loss="half_sse", learning_rate=0.1, grad_inputs=False)
+    assert "grad_inputs" not in declined.answers
 
 
 def test_hagan_target_as_a_closed_form():

@@ -385,8 +385,8 @@ def test_question_sheet_gives_each_gradient_and_only_the_methods_settings(cli, s
 
 def test_the_course_problems_build(cli, tmp_path):
     from pathlib import Path
-    spec = Path(__file__).resolve().parents[2] / "problems" / "course-parts" / "optimizer.yaml"
+    spec = Path(__file__).resolve().parents[2] / "problems" / "course.yaml"
     result = cli("build", spec, "--no-pdf", "-o", tmp_path)
     assert result.code == 0, result.err
-    data = json.loads((tmp_path / "optimizer.json").read_text())
-    assert [p["kind"] for p in data["problems"]] == ["optimizer"] * 3
+    data = json.loads((tmp_path / "course.json").read_text())
+    assert [p["kind"] for p in data["problems"]].count("optimizer") == 3

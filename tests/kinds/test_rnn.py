@@ -216,12 +216,13 @@ def test_a_long_lstm_is_carried_as_50_digit_decimals():
 
 
 def yaml_problems() -> list[dict]:
-    """The problems of problems/course-parts/rnn.yaml as Python values (every number there is a plain decimal)."""
+    """The rnn problems of problems/course.yaml as Python values (every number there is a plain decimal)."""
     from pathlib import Path
     import yaml
-    sheet = yaml.safe_load((Path(__file__).resolve().parents[2] / "problems" / "course-parts" / "rnn.yaml")
+    sheet = yaml.safe_load((Path(__file__).resolve().parents[2] / "problems" / "course.yaml")
                            .read_text(encoding="utf-8"))
-    return [{k: v for k, v in p.items() if k not in ("id", "title", "statement")} for p in sheet["problems"]]
+    return [{k: v for k, v in p.items() if k not in ("id", "title", "statement")} for p in sheet["problems"]
+            if p["kind"] == "rnn"]
 
 
 def test_the_course_problems_match_torch():
