@@ -64,10 +64,15 @@ def inline(text: str) -> Latex:
         raise UnsafeText("unclosed $ (write \\$ for a dollar sign)")
     for i, piece in enumerate(pieces):
         if i % 2:
-            out.append("$" + check_math(piece) + "$")
+            out.append("$" + breakable(check_math(piece)) + "$")
         else:
             out.append(escape(piece.replace("\\$", "$")))
     return Latex("".join(out))
+
+
+def breakable(math: str) -> Latex:
+    """Inline math that may break after a comma followed by a space (a list of tuples wraps like text)."""
+    return Latex(math.replace(", ", ",\\allowbreak "))
 
 
 def to_latex(text: str) -> Latex:
