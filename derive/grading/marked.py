@@ -9,7 +9,7 @@ from typing import Any
 import sympy
 
 from ..errors import BuildError
-from ..latex import Latex, approx, decimals, group_int
+from ..latex import Latex, approx, decimals, group_int, tex
 from ..pdf import compile_pdf
 from ..prose import escape
 from ..render import environment
@@ -47,7 +47,8 @@ def marked_tex(report: Report) -> str:
     problems = [{"id": p.id, "title": p.title, "rows": _rows(p)} for p in report.problems]
     return environment().get_template("check.tex.j2").render(
         answers=report.answers, spec=report.spec, title=report.title, min_digits=report.rule.min_digits,
-        rtol=_plain(report.rule.rtol), right=report.right, wrong=report.wrong, problems=problems)
+        rtol=_plain(report.rule.rtol), right=report.right, wrong=report.wrong, carried=report.carried,
+        problems=problems)
 
 
 def _rows(p: ProblemReport) -> list[dict[str, Any]]:
@@ -63,25 +64,33 @@ def _rows(p: ProblemReport) -> list[dict[str, Any]]:
     return rows
 
 
+LONG_EXACT = 40   # characters of an exact form's LaTeX past which the key shows the decimal and the exact form below
+
+
 def _row(m: Mark, digits: int) -> dict[str, Any]:
-    """One table row of the marked copy."""
-    if m.expected is None:
-        expected = Latex(r"\text{none}")
-    elif has_mapping(m.expected):   # a network's layer list: its numbers as text, never evaluated
-        entries = m.expected if isinstance(m.expected, list) else [m.expected]
-        lines = [escape(json.dumps(json_value(e, m.count), ensure_ascii=False)) for e in entries]
-        expected = Latex(r"\text{\parbox[t]{0.55\linewidth}{\raggedright\small " + r"\\ ".join(lines) + "}}")
-    elif isinstance(m.expected, list):
-        expected = decimals(m.expected, digits)
-    elif m.count and isinstance(as_exact(m.expected), sympy.Integer):
-        expected = group_int(int(m.expected))
-    else:
-        expected = approx(as_exact(m.expected), digits)
-    given = m.given.written if m.given else json.dumps(json_given(m.given_raw))
+    """One table row of the marked copy: short key in the row, a long exact form on its own line below."""
+    expected, exact = _expected(m, digits)
+    given = m.given.written if m.given else json.dumps(json_given(m.given_raw), separators=(", ", ": "))
     note = m.message or ""
     if m.carried:
         note = (note + "; " if note else "") + f"follows from your {m.carried} (carried)"
     if m.slip:
         note = (note + "; " if note else "") + "slip: " + m.slip
-    return {"label": m.label(), "given": given, "expected": expected, "ok": m.ok, "note": note}
+    return {"label": m.label(), "given": given, "expected": expected, "exact": exact, "ok": m.ok, "note": note}
 
+
+def _expected(m: Mark, digits: int) -> tuple[Latex, Latex | None]:
+    """The key as the row shows it, and the exact form when it is too long for the row."""
+    if m.expected is None:
+        return Latex(r"\text{none}"), None
+    if has_mapping(m.expected) or isinstance(m.expected, list):   # a layer list or a whole answer: as text
+        entries = m.expected if isinstance(m.expected, list) else [m.expected]
+        words = ", ".join(json.dumps(json_value(e, m.count), ensure_ascii=False) for e in entries)
+        return Latex(r"\text{(below)}"), Latex(r"\texttt{" + escape(words) + "}")
+    if m.count and isinstance(as_exact(m.expected), sympy.Integer):
+        return group_int(int(m.expected)), None
+    exact = as_exact(m.expected)
+    full = approx(exact, digits)
+    if len(full) <= LONG_EXACT:
+        return full, None
+    return Latex(r"\approx " + decimals(exact, digits)), Latex(r"\(\displaystyle " + tex(exact) + r"\)")
