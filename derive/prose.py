@@ -9,7 +9,7 @@ from .texmath import COMMANDS, MathError, parse
 SPECIALS = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "&": r"\&", "%": r"\%",
             "#": r"\#", "_": r"\_", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
             "<": r"\textless{}", ">": r"\textgreater{}", "|": r"\textbar{}"}
-UNICODE = {"−": "-", "×": r"\ensuremath{\times}", "·": r"\ensuremath{\cdot}", "≈": r"\ensuremath{\approx}",
+UNICODE = {"−": r"\ensuremath{-}", "×": r"\ensuremath{\times}", "·": r"\ensuremath{\cdot}", "≈": r"\ensuremath{\approx}",
            "≤": r"\ensuremath{\le}", "≥": r"\ensuremath{\ge}", "≠": r"\ensuremath{\ne}", "→": r"\ensuremath{\to}",
            "←": r"\ensuremath{\leftarrow}", "∂": r"\ensuremath{\partial}", "√": r"\ensuremath{\surd}",
            "Σ": r"\ensuremath{\Sigma}", "∑": r"\ensuremath{\sum}", "∈": r"\ensuremath{\in}", "ŷ": r"\ensuremath{\hat y}",
