@@ -175,22 +175,23 @@ def _elide(items: list, keep: int = EDGE) -> list:
     return list(items[:keep]) + [None] + list(items[-keep:])
 
 
-def matrix(x: list, cell=None) -> Latex:
-    """A vector (shown as a row) or matrix as a bmatrix; large ones elided with ⋯ and ⋮."""
+def matrix(x: list, cell=None, elide: bool = True) -> Latex:
+    """A vector (shown as a row) or matrix as a bmatrix; large ones elided with ⋯ and ⋮ (unless `elide` is off)."""
     cell = cell or tex
+    keep = _elide if elide else list
     if not x:
         return Latex(r"\begin{bmatrix}\end{bmatrix}")
     if isinstance(x[0], list) and x[0] and isinstance(x[0][0], list):   # a list of matrices
-        return join((matrix(m, cell) for m in x), r",\ ")
+        return join((matrix(m, cell, elide) for m in x), r",\ ")
     if isinstance(x[0], list) and (len({len(r) if isinstance(r, list) else -1 for r in x}) > 1):
-        return join((matrix(r, cell) if isinstance(r, list) else cell(r) for r in x), r",\ ")  # ragged: one each
+        return join((matrix(r, cell, elide) if isinstance(r, list) else cell(r) for r in x), r",\ ")  # ragged
     rows = x if isinstance(x[0], list) else [x]
     lines, approximate = [], False
-    for row in _elide(rows):
+    for row in keep(rows):
         if row is None:
-            lines.append(" & ".join(r"\vdots" if c is not None else r"\ddots" for c in _elide(rows[0])))
+            lines.append(" & ".join(r"\vdots" if c is not None else r"\ddots" for c in keep(rows[0])))
             continue
-        cells = [Latex(r"\cdots") if c is None else cell(c) for c in _elide(row)]
+        cells = [Latex(r"\cdots") if c is None else cell(c) for c in keep(row)]
         approximate |= any(isinstance(c, Approx) for c in cells)
         lines.append(" & ".join(cells))
     body = r"\begin{bmatrix}" + r" \\ ".join(lines) + r"\end{bmatrix}"
