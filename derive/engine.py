@@ -10,6 +10,7 @@ import numpy as np
 
 from .errors import SpecError
 from .fields import python_ctx
+from .latex import display_digits
 from .limits import DEFAULT, Limits
 from .problem import Problem
 from .solution import Solution
@@ -56,7 +57,7 @@ def solve(problem: Problem | dict[str, Any], seed: int = 0, digits: int = 4, lim
     """
     p = as_problem(problem, seed, digits, limits)
     kind = p.definition
-    with time_limit(limits.seconds, p):
+    with time_limit(limits.seconds, p), display_digits(p.digits):
         solution = kind.solve(p)
         with np.errstate(all="ignore"):   # an overflow shows up as a failed comparison, not a warning
             recomputed = kind.recompute(p)

@@ -23,10 +23,11 @@ from typing import Any, Callable
 import sympy
 
 from . import fields as F
-from .latex import Latex, tex
+from .latex import Latex
 from .problem import Problem
 from .prose import escape
 from .render import Prose, flow
+from .sheet import given_entries
 from .solution import Solution
 from .values import flat, has_mapping
 
@@ -141,7 +142,7 @@ class Kind:
             elif has_mapping(raw) or (isinstance(raw, list) and not all(_numeric(v) for v in flat(value))):
                 out.append((label, Prose(flow(raw))))
             elif _numeric(value) or (isinstance(value, list) and value and all(_numeric(v) for v in flat(value))):
-                out.append((label, tex(value)))
+                out.extend(given_entries(label, value, raw))
         return out
 
     def helper_arguments(self) -> tuple[str, ...]:

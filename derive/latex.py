@@ -1,7 +1,9 @@
 """SymPy values to LaTeX: numbers, decimals at `digits`, matrices (elided past a size), equation chains."""
 from __future__ import annotations
 
-from typing import Any, Iterable
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any, Iterable, Iterator
 
 import sympy
 from sympy.printing.latex import LatexPrinter
@@ -10,10 +12,29 @@ from .values import evaluate
 
 MAX_SHOWN = 10      # rows or columns shown in full; larger matrices are elided with dots
 EDGE = 4            # rows/columns kept on each side of the dots
+PLAIN_DIGITS = 12   # a terminating decimal of at most this many significant digits is shown as written (§15)
+LONG_DENOMINATOR = 10**4   # a rational whose denominator has more digits is shown as a decimal with ≈ (§15)
+_DIGITS: ContextVar[int] = ContextVar("display_digits", default=4)
+
+
+@contextmanager
+def display_digits(digits: int) -> Iterator[None]:
+    """Set the significant digits of decimals shown for long rationals while a problem is derived."""
+    token = _DIGITS.set(digits)
+    try:
+        yield
+    finally:
+        _DIGITS.reset(token)
 
 
 class Latex(str):
     """Text that is already LaTeX: the renderer passes it through unescaped."""
+
+    __slots__ = ()
+
+
+class Approx(Latex):
+    """LaTeX of a value shown by its decimal (a long rational): a chain writes ≈ before it, not =."""
 
     __slots__ = ()
 
@@ -44,8 +65,7 @@ def is_plain(x: Any) -> bool:
             q //= 5
         if q != 1:
             return False
-        digits = str(abs(x.p) * (10 ** 12) // abs(x.q)).rstrip("0")
-        return len(digits.lstrip("0")) <= 6
+        return len(terminating(x).lstrip("-").replace(".", "").strip("0")) <= PLAIN_DIGITS
     return False
 
 
@@ -104,7 +124,15 @@ def tex(x: Any) -> Latex:
         return group_int(int(x))
     if isinstance(x, sympy.Float):
         return Latex(decimal_text(x, 15))
+    if is_long(x):
+        return Approx(decimal(x, _DIGITS.get()))
     return Latex(_PRINTER.doprint(x))
+
+
+def is_long(x: Any) -> bool:
+    """A rational not worth reading exactly: not a short decimal, its denominator over 4 digits (§15)."""
+    return isinstance(x, sympy.Rational) and not isinstance(x, sympy.Integer) and x.q >= LONG_DENOMINATOR \
+        and not is_plain(x)
 
 
 def terminating(x: sympy.Rational) -> str:
@@ -126,6 +154,8 @@ def approx(x: Any, digits: int) -> Latex:
         return decimal(x, digits)
     if is_plain(x):
         return tex(x)
+    if is_long(x):
+        return Approx(decimal(x, digits))
     return Latex(rf"{tex(x)} \approx {decimal(x, digits)}")
 
 
@@ -145,37 +175,39 @@ def _elide(items: list, keep: int = EDGE) -> list:
     return list(items[:keep]) + [None] + list(items[-keep:])
 
 
-def matrix(x: list, cell=None) -> Latex:
-    """A vector (shown as a row) or matrix as a bmatrix; large ones elided with ⋯ and ⋮."""
+def matrix(x: list, cell=None, elide: bool = True) -> Latex:
+    """A vector (shown as a row) or matrix as a bmatrix; large ones elided with ⋯ and ⋮ (unless `elide` is off)."""
     cell = cell or tex
+    keep = _elide if elide else list
     if not x:
         return Latex(r"\begin{bmatrix}\end{bmatrix}")
     if isinstance(x[0], list) and x[0] and isinstance(x[0][0], list):   # a list of matrices
-        return join((matrix(m, cell) for m in x), r",\ ")
+        return join((matrix(m, cell, elide) for m in x), r",\ ")
     if isinstance(x[0], list) and (len({len(r) if isinstance(r, list) else -1 for r in x}) > 1):
-        return join((matrix(r, cell) if isinstance(r, list) else cell(r) for r in x), r",\ ")  # ragged: one each
+        return join((matrix(r, cell, elide) if isinstance(r, list) else cell(r) for r in x), r",\ ")  # ragged
     rows = x if isinstance(x[0], list) else [x]
-    shown_rows = _elide(rows)
-    lines = []
-    for row in shown_rows:
+    lines, approximate = [], False
+    for row in keep(rows):
         if row is None:
-            width = len(_elide(rows[0]))
-            lines.append(" & ".join(r"\vdots" if c is not None else r"\ddots" for c in _elide(rows[0])))
+            lines.append(" & ".join(r"\vdots" if c is not None else r"\ddots" for c in keep(rows[0])))
             continue
-        lines.append(" & ".join(r"\cdots" if c is None else cell(c) for c in _elide(row)))
-    return Latex(r"\begin{bmatrix}" + r" \\ ".join(lines) + r"\end{bmatrix}")
+        cells = [Latex(r"\cdots") if c is None else cell(c) for c in keep(row)]
+        approximate |= any(isinstance(c, Approx) for c in cells)
+        lines.append(" & ".join(cells))
+    body = r"\begin{bmatrix}" + r" \\ ".join(lines) + r"\end{bmatrix}"
+    return Approx(body) if approximate else Latex(body)
 
 
 def chain(lhs: Any, *rhs: Any, approx_digits: int | None = None) -> Latex:
     """`lhs = r1 = r2 = … ≈ decimal`: formula, substitution, exact value, as a teacher writes them."""
-    parts = [tex(lhs)] + [tex(r) for r in rhs if r is not None]
-    out = " = ".join(parts)
+    parts = [tex(r) for r in rhs if r is not None]
+    out = tex(lhs) + "".join((r" \approx " if isinstance(p, Approx) else " = ") + p for p in parts)
     last = rhs[-1] if rhs else None
     if approx_digits is not None and last is not None and not isinstance(last, Latex):
         if isinstance(last, list):
-            if not all(is_plain(v) for v in _flat(last)):
+            if any(not is_plain(v) and not is_long(v) for v in _flat(last)):
                 out += r" \approx " + decimals(last, approx_digits)
-        elif not is_plain(last):
+        elif not is_plain(last) and not is_long(last):
             out += r" \approx " + decimal(last, approx_digits)
     return Latex(out)
 

@@ -9,7 +9,7 @@ from .texmath import COMMANDS, MathError, parse
 SPECIALS = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "&": r"\&", "%": r"\%",
             "#": r"\#", "_": r"\_", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
             "<": r"\textless{}", ">": r"\textgreater{}", "|": r"\textbar{}"}
-UNICODE = {"−": "-", "×": r"\ensuremath{\times}", "·": r"\ensuremath{\cdot}", "≈": r"\ensuremath{\approx}",
+UNICODE = {"−": r"\ensuremath{-}", "×": r"\ensuremath{\times}", "·": r"\ensuremath{\cdot}", "≈": r"\ensuremath{\approx}",
            "≤": r"\ensuremath{\le}", "≥": r"\ensuremath{\ge}", "≠": r"\ensuremath{\ne}", "→": r"\ensuremath{\to}",
            "←": r"\ensuremath{\leftarrow}", "∂": r"\ensuremath{\partial}", "√": r"\ensuremath{\surd}",
            "Σ": r"\ensuremath{\Sigma}", "∑": r"\ensuremath{\sum}", "∈": r"\ensuremath{\in}", "ŷ": r"\ensuremath{\hat y}",
@@ -64,10 +64,15 @@ def inline(text: str) -> Latex:
         raise UnsafeText("unclosed $ (write \\$ for a dollar sign)")
     for i, piece in enumerate(pieces):
         if i % 2:
-            out.append("$" + check_math(piece) + "$")
+            out.append("$" + breakable(check_math(piece)) + "$")
         else:
             out.append(escape(piece.replace("\\$", "$")))
     return Latex("".join(out))
+
+
+def breakable(math: str) -> Latex:
+    """Inline math that may break after a comma followed by a space (a list of tuples wraps like text)."""
+    return Latex(math.replace(", ", ",\\allowbreak "))
 
 
 def to_latex(text: str) -> Latex:

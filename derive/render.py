@@ -45,6 +45,7 @@ def environment() -> jinja2.Environment:
     env.globals["answer_line"] = answer_line
     env.globals["Latex"] = Latex
     env.tests["prose"] = lambda v: isinstance(v, Prose)
+    env.tests["rows"] = lambda v: isinstance(v, Rows)
     return env
 
 
@@ -187,6 +188,10 @@ def _has_dict(value: Any) -> bool:
 
 class Prose(str):
     """A given value better written as text than as math (a layer list); wraps like a paragraph."""
+
+
+class Rows(list):
+    """A given value written as lines of text (the rows of a large matrix), each wrapping, never elided."""
 
 
 def flow(value: Any) -> str:

@@ -64,7 +64,7 @@ def _rows(p: ProblemReport) -> list[dict[str, Any]]:
     return rows
 
 
-LONG_EXACT = 40   # characters of an exact form's LaTeX past which the key shows the decimal and the exact form below
+LONG_EXACT = 60   # characters of an exact form's LaTeX past which the key shows the decimal and the exact form below
 
 
 def _row(m: Mark, digits: int) -> dict[str, Any]:
