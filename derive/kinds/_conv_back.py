@@ -11,6 +11,7 @@ from ..problem import Problem
 from ..solution import Solution
 from . import _conv_core as C
 from . import _conv_grad as G
+from . import _conv_grid as R
 from . import _images as I
 
 SHOWN = 3               # filters (and channels) whose backward matrices are written out
@@ -65,9 +66,14 @@ def kname(p: Problem, n: int, c: int | None, *marks: str) -> str:
     return "K" + ("^{" + ",".join(sup) + "}" if sup else "") + sub
 
 
+def _count(total: int) -> int:
+    """How many filters (or channels) are written out: all when at most one more than SHOWN, else SHOWN."""
+    return total if total <= SHOWN + 1 else SHOWN
+
+
 def _shown(items: list) -> list:
-    """The first SHOWN items (filters or channels written out)."""
-    return items[:SHOWN]
+    """The filters or channels written out."""
+    return items[:_count(len(items))]
 
 
 def delta_step(s: Solution, p: Problem, pre: list, back: G.Backward) -> None:
@@ -106,8 +112,10 @@ def _kinks(p: Problem, pre: list) -> str:
 
 
 def _rest(total: int, what: str) -> str:
-    """` (filters 3 to 5 likewise)` when some are not written out."""
-    return f" ({what.capitalize()} {SHOWN} to {total - 1} likewise.)" if total > SHOWN else ""
+    """` (Filters 3 to 5 likewise.)`, ` (Filter 3 likewise.)` when some are not written out."""
+    if _count(total) == total:
+        return ""
+    return f" ({R.span_text(what.rstrip('s'), SHOWN, total - 1).capitalize()} likewise.)"
 
 
 def bias_step(s: Solution, p: Problem, back: G.Backward) -> None:
@@ -143,8 +151,7 @@ def kernel_step(s: Solution, p: Problem, x: list, back: G.Backward) -> None:
     lines = [rule, _kernel_entry(p, x, back)]
     marks = ("flipped",) if p.fields.flip else ()
     for n, f in enumerate(_shown(back.grad_used)):
-        for c, m in enumerate(_shown(f)):
-            lines.append(mat_line(DL % kname(p, n, c, *marks), m, p.digits))
+        lines += R.named_lines(DL % kname(p, n, None, *marks), f if len(f) > 1 else f[0], "channel", p.digits)
     text = ("Each weight K[c, u, v] multiplied one input entry in every window, so its gradient adds δ times that "
             "entry over all window positions: ∂L/∂K is the cross-correlation of the "
             + ("padded " if any(C.pads(p)) else "") + "input with δ (δ is the window, slid over the input).")
@@ -192,7 +199,7 @@ def image_step(s: Solution, p: Problem, used: list, back: G.Backward) -> None:
     spread = G.spread(p, back.deltas[n0])
     lines.append(_maybe(rf"\tilde{{\delta}}{t}^{{\text{{pad}}}}", spread, p.digits))
     marks = (("flipped",) if p.fields.flip else ()) + (("dil",) if C.dilations(p) != (1, 1) else ())
-    pairs = [pair for c in range(min(len(back.grad_image), SHOWN)) for pair in G.readers(p, c)]
+    pairs = [pair for c in range(_count(len(back.grad_image))) for pair in G.readers(p, c)]
     for n, k in _shown(list(dict.fromkeys(pairs))):
         lines.append(chain(Latex(rf"\operatorname{{rot180}}({kname(p, n, k, *marks)})"),
                            G.flipped_kernel(p, used[n][k])))
@@ -211,7 +218,7 @@ def _image_results(p: Problem, back: G.Backward) -> list[Latex]:
     """Per image channel: the full convolution (in the padded frame) and the cropped gradient."""
     lines, multi = [], len(back.grad_image) > 1
     padded = any(C.pads(p))
-    for c in range(min(len(back.grad_image), SHOWN)):
+    for c in range(_count(len(back.grad_image))):
         sub = f"_{{{c}}}" if multi else ""
         pairs = G.readers(p, c)
         marks = ("flipped",) if p.fields.flip else ()
@@ -222,8 +229,8 @@ def _image_results(p: Problem, back: G.Backward) -> list[Latex]:
         lines.append(mat_line(DL % target + " = " + terms, back.grad_padded[c], p.digits))
         if padded:
             lines.append(mat_line(DL % f"X{sub}", back.grad_image[c], p.digits))
-    if len(back.grad_image) > SHOWN:
-        lines.append(Latex(r"\text{channels %d to %d likewise}" % (SHOWN, len(back.grad_image) - 1)))
+    if _count(len(back.grad_image)) < len(back.grad_image):
+        lines.append(Latex(r"\text{%s likewise}" % R.span_text("channel", SHOWN, len(back.grad_image) - 1)))
     return lines
 
 
@@ -270,5 +277,7 @@ def check(s: Solution, p: Problem, x: list, used: list, responses: list, back: G
     by_image = sum((a * b for a, b in zip(I.flat(x), I.flat(back.grad_padded))), sympy.Integer(0))
     if not by_delta == by_kernel == by_image:
         raise AssertionError(f"{p.id}: the backward pass is inconsistent ({by_delta}, {by_kernel}, {by_image})")
+    total = I.value_text(by_delta)
     s.check(f"$\\sum \\delta \\odot (Z - b) = \\sum K \\odot \\partial L/\\partial K = \\sum X \\odot \\partial L/"
-            f"\\partial X$ = {I.value_text(by_delta)}: each adds δ·k·x over every product of the forward pass.")
+            f"\\partial X$ {'' if total.startswith('≈') else '= '}{total}: each adds δ·k·x over every product of the "
+            "forward pass.")

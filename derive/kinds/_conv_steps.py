@@ -6,18 +6,35 @@ from typing import Any
 
 import sympy
 
-from ..latex import Latex, chain, tex
+from ..latex import Latex, chain, matrix, tex
 from ..problem import Problem
 from ..solution import Solution
 from . import _conv_core as C
+from . import _conv_grid as G
 from . import _images as I
 from . import kernels as K
 
-SMALL_OUTPUT = 16       # entries per filter worked out row by row; larger outputs get representative entries
-FIRST_ROW = 4           # entries of the first output row worked in full
-SHOWN_FILTERS = 3       # filters whose entries are worked
+SHOWN_FILTERS = 3       # filters flipped, or given their bias, in writing
 SHOWN_CHANNELS = 3      # channels shown when padding
 SHOWN_OUTPUTS = 8       # output matrices written out in the last step (all of them are in the answers)
+
+
+def shown(total: int, limit: int) -> int:
+    """How many of `total` items to write out: all when at most one more than `limit`, else `limit`."""
+    return total if total <= limit + 1 else limit
+
+
+def rest_text(word: str, total: int, limit: int) -> str:
+    """` (channels 3 to 5 likewise)`, ` (channel 3 likewise)` or nothing, for the items not written out."""
+    first = shown(total, limit)
+    return f" ({G.span_text(word, first, total - 1)} likewise)" if first < total else ""
+
+
+def value_lines(lhs: str, m: list, digits: int) -> list[Latex]:
+    """`lhs = M` (a wide matrix in blocks of columns) for rational values, else the exact chain with ≈ decimals."""
+    if all(isinstance(v, (int, sympy.Rational)) for v in I.flat(m)):
+        return G.matrix_lines(lhs, m, digits)
+    return [chain(Latex(lhs), m, approx_digits=digits)]
 FIGURE_SIDE = 12        # largest padded image (rows or columns) drawn as a figure
 
 
@@ -52,7 +69,7 @@ def size_step(s: Solution, p: Problem, oh: int, ow: int) -> None:
     if C.groups(p) > 1:
         g = C.groups(p)
         text += (f" With {g} groups the {n_ch} channels are split into {g} groups of {n_ch // g} and the {n_f} filters "
-                 f"into {g} groups of {n_f // g}: each filter sees only the {n_ch // g} channels of its own group.")
+                 f"into {g} groups of {n_f // g}: each filter sees only the {C.count(n_ch // g, 'channel')} of its own group.")
     s.step("Output size", *lines, text=text + f" With {C.count(n_f, 'filter')} the output shape is "
                                             f"[{n_f}, {oh}, {ow}] (filters, rows, columns).")
 
@@ -73,16 +90,36 @@ def _size_numbers(n: int, a: int, b: int, k: int, st: int, d: int, dilated: bool
     return r"\left\lfloor \frac{%d + %d + %d - %s}{%d} \right\rfloor + 1" % (n, a, b, taps, st)
 
 
+def filters_step(s: Solution, p: Problem) -> None:
+    """Every filter on a line of its own: its channel matrices side by side, each labelled, and its bias."""
+    filters, biases, lines = C.filter_list(p), C.biases(p), []
+    several = p.fields.kernels is not None
+    for n, f in enumerate(filters):
+        tail = rf"\qquad {{b_{{{n}}} = {tex(biases[n])}}}" if several and any(b != 0 for b in biases) else ""
+        if len(f) == 1 and C.groups(p) == 1:
+            lines.append(Latex(_kname(p, n, 0, 1) + " = " + matrix(f[0]) + tail))
+            continue
+        labels = [f"channel {c}" for c in C.group_channels(p, n)]
+        lines += G.row_lines(_kname(p, n, 0, 1) + " = ", [matrix(m) for m in f], labels, tail)
+    (kh, kw), n_ch = C.ksize(p), len(filters[0])
+    own = " of its group" if C.groups(p) > 1 else ""
+    text = (f"Each filter holds one {kh}×{kw} matrix for each of the {n_ch} image channels{own} it reads; "
+            if n_ch > 1 else f"Each filter is one {kh}×{kw} matrix; ")
+    text += ("filter n gives output channel n" + (", and its bias $b_n$ is added to every entry of it." if tail else "."))
+    s.step("The filters" if several else "The kernel", *lines, text=text)
+
+
 def flip_step(s: Solution, p: Problem, filters: list) -> None:
     """True convolution: rotate each kernel by 180°, then cross-correlate."""
-    lines = [chain(Latex(_kname(p, n, 0, 1, flipped=True)), f if len(f) > 1 else f[0])
-             for n, f in enumerate(filters[:SHOWN_FILTERS])]
+    lines = [line for n, f in enumerate(filters[:shown(len(filters), SHOWN_FILTERS)])
+             for line in G.named_lines(_kname(p, n, 0, 1, flipped=True), f if len(f) > 1 else f[0], "channel",
+                                       p.digits)]
     several = len(filters[0]) > 1
-    rest = f" Filters {SHOWN_FILTERS} to {len(filters) - 1} likewise." if len(filters) > SHOWN_FILTERS else ""
     s.step("Flip the kernel (true convolution)", *lines,
            text="flip: true asks for true convolution: the kernel is rotated by 180° (rows and columns reversed), "
                 "then slid over the image exactly as in cross-correlation"
-                + (" (one matrix per channel, each rotated)." if several else ".") + rest)
+                + (" (one matrix per channel, each rotated)" if several else "")
+                + rest_text("filter", len(filters), SHOWN_FILTERS) + ".")
 
 
 def _kname(p: Problem, n: int, c: int, n_channels: int, flipped: bool = False) -> str:
@@ -94,9 +131,9 @@ def _kname(p: Problem, n: int, c: int, n_channels: int, flipped: bool = False) -
 def pad_step(s: Solution, p: Problem, x: list) -> None:
     """The padded channels (large ones elided)."""
     pt, pb, pl, pr = C.pads(p)
-    lines = [chain(Latex(r"X^{\text{pad}}" + (f"_{{{c}}}" if len(x) > 1 else "")), ch)
-             for c, ch in enumerate(x[:SHOWN_CHANNELS])]
-    more = f" (channels {SHOWN_CHANNELS} to {len(x) - 1} likewise)" if len(x) > SHOWN_CHANNELS else ""
+    lines = [line for c, ch in enumerate(x[:shown(len(x), SHOWN_CHANNELS)])
+             for line in G.matrix_lines(r"X^{\text{pad}}" + (f"_{{{c}}}" if len(x) > 1 else ""), ch, p.digits)]
+    more = rest_text("channel", len(x), SHOWN_CHANNELS)
     sides = [f"{n} {what}{'s' if n != 1 else ''} at the {where}" for n, what, where in
              ((pt, "row", "top"), (pb, "row", "bottom"), (pl, "column", "left"), (pr, "column", "right")) if n]
     s.step("Pad the input with zeros", *lines,
@@ -113,7 +150,7 @@ def focus_entry(response: list[list]) -> tuple[int, int]:
     return 0, 0
 
 
-def rule_step(s: Solution, p: Problem, x: list, filters: list, outputs: list, focus: tuple[int, int]) -> None:
+def rule_step(s: Solution, p: Problem, figure: Latex | None, focus: tuple[int, int]) -> None:
     """The sliding sum as a formula, and the figure of one receptive field."""
     (sr, sc), (dr, dc), stride = C.strides(p), C.dilations(p), p.fields.stride
     multi = len(C.filter_list(p)[0]) > 1
@@ -133,7 +170,6 @@ def rule_step(s: Solution, p: Problem, x: list, filters: list, outputs: list, fo
                " apart in the image." if (dr, dc) != (1, 1) else "")
             + (f" With {C.groups(p)} groups, c runs over the channels of the filter's own group only."
                if C.groups(p) > 1 else ""))
-    figure = _figure(p, _seen(p, x, 0), filters, outputs, focus)
     if figure is not None:
         text += f" The figure shows the window of output entry ({focus[0]}, {focus[1]})."
     s.step("Slide the kernel", rule, text=text, figure=figure)
@@ -144,8 +180,9 @@ def _seen(p: Problem, x: list, n: int) -> list:
     return [x[c] for c in C.group_channels(p, n)]
 
 
-def _figure(p: Problem, x: list, filters: list, outputs: list, focus: tuple[int, int]) -> Latex | None:
+def figure(p: Problem, x: list, filters: list, outputs: list, focus: tuple[int, int]) -> Latex | None:
     """Input, kernel and output with the receptive field of `focus` highlighted (small problems only)."""
+    x = _seen(p, x, 0)
     if len(x[0]) > FIGURE_SIDE or len(x[0][0]) > FIGURE_SIDE or len(x) > SHOWN_CHANNELS:
         return None
     (i, j), (sr, sc), (kh, kw), (dr, dc) = focus, C.strides(p), C.ksize(p), C.dilations(p)
@@ -169,106 +206,46 @@ def _figure(p: Problem, x: list, filters: list, outputs: list, focus: tuple[int,
     return I.figure(I.Layout(rows, [r"\Rightarrow" if multi else "=", out]))
 
 
-def _worked(p: Problem, oh: int, ow: int, focus: tuple[int, int]) -> list[tuple[int, int]]:
-    """The entries of filter 0 written out: the first row when small, else a few representative ones."""
-    if oh * ow <= SMALL_OUTPUT:
-        cells = [(0, j) for j in range(min(ow, FIRST_ROW))]
-    else:
-        cells = [(0, 0), (oh - 1, ow - 1)]
-    if focus not in cells:
-        cells.insert(len(cells) if oh * ow <= SMALL_OUTPUT else 1, focus)
-    return cells
-
-
-def entry_steps(s: Solution, p: Problem, x: list, filters: list, responses: list, biases: list,
-                focus: tuple[int, int]) -> None:
-    """Element-wise products and their sums for chosen entries."""
-    oh, ow = len(responses[0]), len(responses[0][0])
-    lines = []
-    for i, j in _worked(p, oh, ow, focus):
-        lines += _entry_lines(p, _seen(p, x, 0), filters[0], i, j, responses[0][i][j],
-                              "" if p.fields.kernels is None else "^{(0)}")
-    for n in range(1, min(len(filters), SHOWN_FILTERS)):
-        lines += _entry_lines(p, _seen(p, x, n), filters[n], 0, 0, responses[n][0][0], f"^{{({n})}}")
-    every = oh * ow * len(filters)
-    shown = len(_worked(p, oh, ow, focus)) + min(len(filters), SHOWN_FILTERS) - 1
-    rest = "" if shown >= every else " The other entries follow the same rule; all of them are in the output below."
-    s.step("Worked entries", *lines,
-           text="Each entry is the sum of the element-wise products of the kernel and the window under it"
-                + (", grouped by kernel row" if _taps(filters[0]) <= 27 else "")
-                + (" and channel" if len(filters[0]) > 1 else "") + "." + rest)
-
-
-def _taps(f: list) -> int:
-    """The number of weights of a filter (channels × rows × columns)."""
-    return len(f) * len(f[0]) * len(f[0][0])
-
-
-def _entry_lines(p: Problem, x: list, f: list, i: int, j: int, z: Any, tag: str) -> list[Latex]:
-    """y_{i,j} = (x·k + …) + (…) = row sums = value: wrapped over lines that fit the page."""
-    (sr, sc), (dr, dc), kh, kw = C.strides(p), C.dilations(p), len(f[0]), len(f[0][0])
-    lhs = ("r" if C.has_bias_or_act(p) else "y") + tag + f"_{{{i},{j}}}"
-    if _taps(f) > 27:
-        xs = r"X^{\text{pad}}" if any(C.pads(p)) else "X"
-        ch = "" if len(x) == 1 else r"\sum_c "
-        rows = _slice_text(i * sr, i * sr + dr * (kh - 1), dr)
-        cols = _slice_text(j * sc, j * sc + dc * (kw - 1), dc)
-        window = Latex(rf"{ch}\sum \left({xs}_{{{rows},\ {cols}}} \odot K\right)")
-        return [chain(Latex(lhs), window, z)]
-    lines, sums = [], []
-    for c in range(len(f)):
-        groups = []
-        for u in range(kh):
-            terms = [(x[c][i * sr + dr * u][j * sc + dc * v], f[c][u][v]) for v in range(kw)]
-            groups.append(("(" + " + ".join(f"{I.paren(a)} \\cdot {I.paren(k)}" for a, k in terms) + ")",
-                           I.product_width(terms)))
-            sums.append(sympy.Add(*[a * k for a, k in terms]))
-        head = lhs + " = " if c == 0 else r"\quad + "
-        lines += I.wrap(head, [g for g, _ in groups], [w for _, w in groups])
-    sum_terms = [(str(I.signed(v, first=n == 0)), len(I.plain_text(v)) + 3) for n, v in enumerate(sums)]
-    if len(sums) > 1:
-        lines += I.wrap("= ", [t for t, _ in sum_terms], [w for _, w in sum_terms], joiner=" ", cont=r"\quad ")
-    lines[-1] = Latex(lines[-1] + " = " + tex(z))
-    return lines
-
-
-def _slice_text(first: int, last: int, step: int) -> str:
-    """`0:2`, or `0:4:2` with a step."""
-    return f"{first}:{last}" + (f":{step}" if step != 1 else "")
-
-
 def bias_step(s: Solution, p: Problem, responses: list, biases: list, outputs: list) -> None:
     """Add the bias, then apply the activation."""
     lines = []
     act = {"relu": r"\max(0, z)", "leaky_relu": rf"\max({tex(C.slope(p))}\,z, z)",
            "sigmoid": r"\sigma(z) = \frac{1}{1 + e^{-z}}", "tanh": r"\tanh(z)"}.get(p.fields.activation)
-    for n, (r, b, y) in enumerate(zip(responses[:SHOWN_FILTERS], biases, outputs)):
+    count = shown(len(responses), SHOWN_FILTERS)
+    for n, (r, b, y) in enumerate(zip(responses[:count], biases, outputs)):
         tag = "" if p.fields.kernels is None else f"_{{{n}}}"
         arg = f"R{tag}"
         if b != 0:
-            lines.append(chain(Latex(f"Z{tag} = R{tag} + {I.paren(b)}"), [[v + b for v in row] for row in r]))
+            lines += value_lines(f"Z{tag} = R{tag} + {I.paren(b)}", [[v + b for v in row] for row in r], p.digits)
             arg = f"Z{tag}"
         if act:
-            lines.append(chain(Latex(f"Y{tag} = " + act.split(" = ")[0].replace("z", arg)), y,
-                               approx_digits=p.digits))
+            lines += value_lines(f"Y{tag} = " + act.split(" = ")[0].replace("z", arg), y, p.digits)
     has_bias = any(b != 0 for b in biases)
     text = ("Add the bias to every entry of R, the sums of products above" if has_bias
             else "R holds the sums of products above")
-    text += (f"; then apply the activation {p.fields.activation} entry by entry." if act else ".")
+    text += (f"; then apply the activation {p.fields.activation} entry by entry" if act else "")
+    text += rest_text("filter", len(responses), SHOWN_FILTERS) + "."
     if p.fields.activation == "relu":
         text += " ReLU keeps positive values and sets the others to 0."
     s.step(("Bias and activation" if has_bias else "Activation") if act else "Bias", *lines, text=text)
 
 
 def output_step(s: Solution, p: Problem, outputs: list, oh: int, ow: int) -> None:
-    """Every output matrix (the first few written out)."""
+    """Every output matrix (the first few written out); with a bias and no activation, Y = R + b."""
     single = p.fields.kernels is None
-    n_filters = len(outputs)
-    rest = (f" The output matrices of filters {SHOWN_OUTPUTS} to {n_filters - 1} are in the answers."
-            if n_filters > SHOWN_OUTPUTS else "")
-    s.step("The output", *[chain(Latex("Y" if single else f"Y_{{{n}}}"), y, approx_digits=p.digits)
-                           for n, y in enumerate(outputs[:SHOWN_OUTPUTS])],
-           text=f"{'The output is' if single else 'Each filter gives one output matrix,'} "
+    n_filters, count = len(outputs), shown(len(outputs), SHOWN_OUTPUTS)
+    rest = (f" The output {'matrix' if count == n_filters - 1 else 'matrices'} of "
+            f"{G.span_text('filter', count, n_filters - 1)} {'is' if count == n_filters - 1 else 'are'} in the "
+            "answers." if count < n_filters else "")
+    biased = p.fields.activation == "linear" and any(b != 0 for b in C.biases(p))
+    lines = []
+    for n, (y, b) in enumerate(zip(outputs[:count], C.biases(p))):
+        tag = "" if single else f"_{{{n}}}"
+        lines += value_lines(f"Y{tag}" + (f" = R{tag}" + (f" + {I.paren(b)}" if b != 0 else "") if biased else ""),
+                             y, p.digits)
+    text = "Add the bias to every entry of R, the sums of products above. " if biased else ""
+    s.step("Bias and output" if biased else "The output", *lines,
+           text=text + f"{'The output is' if single else 'Each filter gives one output matrix,'} "
                 f"{oh}×{ow}" + ("." if single else f"; {n_filters} filters give an output of shape "
                                                     f"[{n_filters}, {oh}, {ow}].") + rest)
 

@@ -7,7 +7,7 @@ from typing import Any, Callable
 import sympy
 
 from .. import fields as F
-from ..latex import Latex, decimal, is_plain, terminating, tex
+from ..latex import Latex, decimal, decimal_text, is_long, is_plain, terminating, tex
 from ..values import as_sympy
 
 Matrix = list[list[Any]]
@@ -88,9 +88,11 @@ def size_text(rows: int, cols: int) -> str:
 
 
 def value_text(x: Any) -> str:
-    """A number for prose: 30, 2.5, 1/3, −0.5 (a true minus sign)."""
+    """A number for prose: 30, 2.5, 1/3, −0.5 (a true minus sign); a long rational as ≈ its decimal (SPEC §15)."""
     x = as_sympy(x)
-    if isinstance(x, sympy.Rational):
+    if is_long(x):
+        text = "≈ " + decimal_text(x, 4)
+    elif isinstance(x, sympy.Rational):
         text = terminating(x) if is_plain(x) else str(x)
     else:
         text = f"{float(x):.4g}"

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import sympy
+
 from ..latex import Latex, chain, tex
 from ..problem import Problem
 from ..solution import Solution
+from . import _conv_grid as R
 from . import _images as I
 from . import _pool_core as P
 
@@ -14,6 +17,7 @@ SHOWN_ENTRIES = 16      # entries of channel 0 written out in full; past this, a
 SHOWN_CHANNELS = 3
 LISTED_TAPS = 16        # a window with more numbers is written as a slice, not listed
 FIGURE_SIDE = 16
+WIDE_SUM = 60           # digits in an average's numerator past which it is written (1/n)(…) over several lines
 NEG_INF = Latex(r"-\infty")
 
 
@@ -76,11 +80,11 @@ def _leftover(p: Problem, h: int, w: int, oh: int, ow: int) -> str:
     return text
 
 
-def entries(oh: int, ow: int) -> list[tuple[int, int]]:
-    """The output entries worked in full: all when few, else three representative ones."""
-    if oh * ow <= SHOWN_ENTRIES:
+def entries(oh: int, ow: int, few: bool = False) -> list[tuple[int, int]]:
+    """The output entries worked in full: all when there are few (and short), else three representative ones."""
+    if oh * ow <= SHOWN_ENTRIES and not (few and oh * ow > 3):
         return [(i, j) for i in range(oh) for j in range(ow)]
-    return [(0, 0), (0, 1), (oh - 1, ow - 1)]
+    return list(dict.fromkeys([(0, 0), (0, 1) if ow > 1 else (1, 0), (oh - 1, ow - 1)]))
 
 
 def window_step(s: Solution, p: Problem, chans: list, pooled: list) -> None:
@@ -88,11 +92,13 @@ def window_step(s: Solution, p: Problem, chans: list, pooled: list) -> None:
     oh, ow = P.output_size(p)
     lines = []
     multi = len(chans) > 1
+    long = len(_entry_line(p, chans[0], pooled[0], 0, 0, "")) > 1      # a window takes more than a line
+    first = entries(oh, ow, few=long)
     for c in range(min(len(chans), SHOWN_CHANNELS)):
-        cells = entries(oh, ow) if c == 0 else [(0, 0)]
+        cells = first if c == 0 else [(0, 0)]
         for i, j in cells:
-            lines.append(_entry_line(p, chans[c], pooled[c], i, j, f"{c}," if multi else ""))
-    shown = len(entries(oh, ow)) + min(len(chans), SHOWN_CHANNELS) - 1
+            lines += _entry_line(p, chans[c], pooled[c], i, j, f"{c}," if multi else "")
+    shown = len(first) + min(len(chans), SHOWN_CHANNELS) - 1
     text = ("For each output entry, take its window of the input"
             + (" (channel by channel)" if multi else "") + " and "
             + ("keep the largest number; its position (row, column) in the input is shown. On a tie the first "
@@ -116,26 +122,34 @@ def _cell(ch: list, p: Problem, r: int, c: int, inside: bool) -> Any:
     return NEG_INF if p.fields.mode == "max" else 0
 
 
-def _entry_line(p: Problem, ch: list, pooled: tuple, i: int, j: int, prefix: str) -> Latex:
-    """y_{i,j} = max(…) = v (at (r, c)), or (… )/n = mean."""
+def _entry_line(p: Problem, ch: list, pooled: tuple, i: int, j: int, prefix: str) -> list[Latex]:
+    """y_{i,j} = max(…) = v (at (r, c)), or (…)/n = mean: on one line, or wrapped over lines that fit the page."""
     cells = P.window(p, i, j)
-    lhs = Latex(f"y_{{{prefix}{i},{j}}}")
+    lhs = f"y_{{{prefix}{i},{j}}} = "
     values, where = pooled
+    at = rf" \quad \text{{at }} ({where[i][j][0]}, {where[i][j][1]})" if p.fields.mode == "max" else ""
     if len(cells) > LISTED_TAPS:
         (kh, kw), (sr, sc) = P.size(p), P.stride(p)
         name = "X" if P.padding(p) == (0, 0) else r"X^{\text{pad}}"
         listed = rf"{name}_{{{prefix}{i * sr}:{i * sr + kh - 1},\ {j * sc}:{j * sc + kw - 1}}}"
-        body = Latex((r"\max " if p.fields.mode == "max" else r"\operatorname{mean} ") + listed)
-    elif p.fields.mode == "max":
-        body = Latex(r"\max(" + ", ".join(str(tex(_cell(ch, p, r, c, k))) for r, c, k in cells) + ")")
-    else:
-        body = Latex(r"\frac{" + " ".join(I.signed(_cell(ch, p, r, c, k), n == 0) for n, (r, c, k) in enumerate(cells))
-                     + "}{%d}" % len(cells))
-    line = chain(lhs, body, values[i][j], approx_digits=p.digits)
+        body = (r"\max " if p.fields.mode == "max" else r"\operatorname{mean} ") + listed
+        return [Latex(chain(Latex(lhs + body), values[i][j], approx_digits=p.digits) + at)]
+    numbers = [_cell(ch, p, r, c, k) for r, c, k in cells]
     if p.fields.mode == "max":
-        r, c = where[i][j]
-        line = Latex(line + rf" \quad \text{{at }} ({r}, {c})")
-    return line
+        pieces, joiner, head, close = [str(tex(v)) for v in numbers], ", ", lhs + r"\max(", ")"
+    else:
+        pieces = [I.signed(v, n == 0) for n, v in enumerate(numbers)]
+        joiner, head, close = " ", lhs + r"\frac{1}{%d}(" % len(cells), ")"
+        if sum(len(I.plain_text(v)) + 3 for v in numbers) < WIDE_SUM:
+            body = Latex(r"\frac{" + " ".join(pieces) + "}{%d}" % len(cells))
+            return [Latex(chain(Latex(lhs[:-3]), body, values[i][j], approx_digits=p.digits) + at)]
+    lines = I.wrap(head, pieces, [len(x) * 0.9 + 1 for x in pieces], joiner=joiner, cont=r"\quad ")
+    value = chain(Latex(""), values[i][j], approx_digits=p.digits)
+    if len(lines) == 1:
+        return [Latex(chain(Latex(lhs[:-3]), Latex(lines[0][len(lhs):] + close), values[i][j],
+                            approx_digits=p.digits) + at)]
+    lines[-1] = Latex(lines[-1] + close + value + at)
+    return lines
 
 
 def _figure(p: Problem, ch: list, pooled: tuple) -> Latex | None:
@@ -168,14 +182,33 @@ def _figure(p: Problem, ch: list, pooled: tuple) -> Latex | None:
     return I.figure(I.Layout([grids]))
 
 
+def _shown(total: int) -> int:
+    """Channels written out: all when at most one more than SHOWN_CHANNELS, else SHOWN_CHANNELS."""
+    return total if total <= SHOWN_CHANNELS + 1 else SHOWN_CHANNELS
+
+
+def _rest(total: int) -> str:
+    """`channel 3`, `channels 3 to 5`: those not written out (empty when all are)."""
+    return R.span_text("channel", _shown(total), total - 1) if _shown(total) < total else ""
+
+
+def value_lines(lhs: str, m: list, digits: int) -> list[Latex]:
+    """`lhs = M` (a wide matrix in blocks of columns) for rational values, else the exact chain with ≈ decimals."""
+    if all(isinstance(v, (int, sympy.Rational)) for v in I.flat(m)):
+        return R.matrix_lines(lhs, m, digits)
+    return [chain(Latex(lhs), m, approx_digits=digits)]
+
+
 def output_step(s: Solution, p: Problem, outputs: list) -> None:
     """The pooled matrices (the first few written out)."""
     bare = I.is_bare(p.fields.image)
-    s.step("The output", *[chain(Latex("Y" if bare else f"Y_{{{c}}}"), y, approx_digits=p.digits)
-                           for c, y in enumerate(outputs[:SHOWN_CHANNELS])],
+    lines = [line for c, y in enumerate(outputs[:_shown(len(outputs))])
+             for line in value_lines("Y" if bare else f"Y_{{{c}}}", y, p.digits)]
+    rest = _rest(len(outputs))
+    s.step("The output", *lines,
            text="Pooling works on each channel separately, so the number of channels is unchanged."
-           + (f" (Channels {SHOWN_CHANNELS} to {len(outputs) - 1} are in the answer.)"
-              if len(outputs) > SHOWN_CHANNELS else ""))
+           + (f" ({rest[0].upper() + rest[1:]} {'is' if ' to ' not in rest else 'are'} in the answer.)" if rest
+              else ""))
 
 
 def backward_step(s: Solution, p: Problem, chans: list, pooled: list, grads: list) -> None:
@@ -186,9 +219,8 @@ def backward_step(s: Solution, p: Problem, chans: list, pooled: list, grads: lis
     for i, j in entries(oh, ow):
         lines.append(_route_line(p, g[0], pooled[0], i, j, "0," if multi else ""))
     bare = I.is_bare(p.fields.image)
-    for c, m in enumerate(grads[:SHOWN_CHANNELS]):
-        lines.append(chain(Latex(r"\frac{\partial L}{\partial X%s}" % ("" if bare else f"_{{{c}}}")), m,
-                           approx_digits=p.digits))
+    for c, m in enumerate(grads[:_shown(len(grads))]):
+        lines += value_lines(r"\frac{\partial L}{\partial X%s}" % ("" if bare else f"_{{{c}}}"), m, p.digits)
     if p.fields.mode == "max":
         text = ("$G = \\partial L/\\partial Y$ is the upstream gradient. Only the maximum of a window reached the "
                 "output, so each $g_{i,j}$ goes to that one entry (the first maximum in reading order on a tie, as "
@@ -203,8 +235,9 @@ def backward_step(s: Solution, p: Problem, chans: list, pooled: list, grads: lis
         text += " Windows overlap, so an entry in several windows adds up what each sends it."
     if len(entries(oh, ow)) < oh * ow:
         text += " The other entries follow the same rule."
-    s.step("Backward: the upstream gradient through the pooling", *lines, text=text + (
-        f" (Channels {SHOWN_CHANNELS} to {len(chans) - 1} likewise.)" if len(chans) > SHOWN_CHANNELS else ""))
+    rest = _rest(len(chans))
+    s.step("Backward: the upstream gradient through the pooling", *lines,
+           text=text + (f" ({rest[0].upper() + rest[1:]} likewise.)" if rest else ""))
 
 
 def _route_line(p: Problem, g: list, pooled: tuple, i: int, j: int, prefix: str) -> Latex:

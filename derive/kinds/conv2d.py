@@ -17,6 +17,8 @@ from ..slipkit import Answers, Slip
 from ..solution import Solution
 from . import _conv_back as B
 from . import _conv_core as C
+from . import _conv_entries as E
+from . import _conv_grid as R
 from . import _conv_grad as G
 from . import _conv_numeric as N
 from . import _conv_slips as L
@@ -166,26 +168,43 @@ def solve(p: Problem) -> Solution:
     x, filters, responses, pre, outputs = C.forward(p)
     oh, ow = C.output_size(p)
     S.size_step(s, p, oh, ow)
+    focus = S.focus_entry(responses[0])
+    figure = S.figure(p, x, filters, outputs, focus)
+    if p.fields.kernels is not None or figure is None:
+        S.filters_step(s, p)
     if p.fields.flip:
         S.flip_step(s, p, filters)
     if any(C.pads(p)):
         S.pad_step(s, p, x)
     biases = C.biases(p)
-    focus = S.focus_entry(responses[0])
-    S.rule_step(s, p, x, filters, outputs, focus)
-    S.entry_steps(s, p, x, filters, responses, biases, focus)
-    if C.has_bias_or_act(p):
+    S.rule_step(s, p, figure, focus)
+    E.entry_steps(s, p, x, filters, responses, focus)
+    if p.fields.activation != "linear":
         S.bias_step(s, p, responses, biases, outputs)
     S.output_step(s, p, outputs, oh, ow)
-    s.answer("output", outputs[0] if p.fields.kernels is None else outputs, symbol="Y")
+    s.answer("output", outputs[0] if p.fields.kernels is None else outputs, symbol="Y",
+             display=R.answer_display(outputs if p.fields.kernels is not None else outputs[0], lambda n: f"Y_{{{n}}}",
+                                      "channel", p.digits))
     s.answer("output_shape", [len(filters), oh, ow], symbol=r"\text{shape}")
     if p.fields.upstream is not None:
         back = G.backward(p, x, filters, pre)
         B.backward_steps(s, p, x, filters, pre, responses, back)
         for name, (value, approximate) in G.answers(p, back).items():
-            s.answer(name, value, approximate=approximate, symbol=B.SYMBOLS[name])
+            s.answer(name, value, approximate=approximate, symbol=B.SYMBOLS[name],
+                     display=_grad_display(p, name, value))
     S.notes(s, p, filters, responses, biases)
     return s
+
+
+def _grad_display(p: Problem, name: str, value: Any) -> Latex | None:
+    """The answers box's rows for a gradient too wide for one line (per image channel, or per filter)."""
+    if name == "grad_image":
+        return R.answer_display(value, lambda c: rf"\partial L/\partial X_{{{c}}}", "channel", p.digits)
+    if name == "grad_kernel":
+        return R.answer_display(value, lambda c: rf"\partial L/\partial K_{{{c}}}", "channel", p.digits)
+    if name == "grad_kernels":
+        return R.answer_display(value, lambda n: rf"\partial L/\partial K^{{({n})}}", "channel", p.digits)
+    return None
 
 
 class Conv2d(Kind):
@@ -244,7 +263,14 @@ class Conv2d(Kind):
     def given(self, p: Problem) -> list[tuple[str, Latex]]:
         """The question sheet's data, without dilation 1 and groups 1 (the defaults a plain conv never mentions)."""
         quiet = {"dilation": I.as_pair(p.fields.dilation) == (1, 1), "groups": p.fields.groups == 1}
-        return [(label, value) for label, value in super().given(p) if not quiet.get(label, False)]
+        base = [(label, value) for label, value in super().given(p) if not quiet.get(label, False)]
+        v, raw = p.fields, p.raw
+        word = "channel" if p.fields.kernels is None else "filter"
+        return R.sheet_given(base, {
+            "image": lambda: R.sheet_stack("image", v.image, raw.get("image"), "channel"),
+            "kernel": lambda: R.sheet_stack("kernel", v.kernel, raw.get("kernel"), "channel"),
+            "kernels": lambda: R.filter_sheet("kernels", v.kernels, raw.get("kernels")),
+            "upstream": lambda: R.sheet_stack("upstream", v.upstream, raw.get("upstream"), word)})
 
 
 KIND = Conv2d()

@@ -13,6 +13,7 @@ from ..latex import Latex
 from ..problem import Problem
 from ..slipkit import Answers, Slip, Variant, setting
 from ..solution import Solution
+from . import _conv_grid as R
 from . import _images as I
 from . import _pool_core as P
 from . import _pool_steps as S
@@ -65,11 +66,14 @@ def solve(p: Problem) -> Solution:
     bare = I.is_bare(p.fields.image)
     outputs = [v for v, _ in pooled]
     S.output_step(s, p, outputs)
-    s.answer("output", outputs[0] if bare else outputs, symbol="Y")
+    s.answer("output", outputs[0] if bare else outputs, symbol="Y",
+             display=R.answer_display(outputs[0] if bare else outputs, lambda c: f"Y_{{{c}}}", "channel", p.digits))
     if p.fields.upstream is not None:
         grads = [P.backward(ch, g, p) for ch, g in zip(chans, P.upstream_list(p))]
         S.backward_step(s, p, chans, pooled, grads)
-        s.answer("grad_image", grads[0] if bare else grads, symbol=r"\partial L/\partial X")
+        s.answer("grad_image", grads[0] if bare else grads, symbol=r"\partial L/\partial X",
+                 display=R.answer_display(grads[0] if bare else grads, lambda c: rf"\partial L/\partial X_{{{c}}}",
+                                          "channel", p.digits))
         _check_grads(s, p, grads)
     if p.fields.mode == "max":
         s.check("Every output entry is one of the numbers of its window, and no number of the window is larger.")
@@ -225,7 +229,10 @@ class Pool(Kind):
     def given(self, p: Problem) -> list[tuple[str, Latex]]:
         """The question sheet's data, without padding 0 and ceil_mode false (the defaults)."""
         quiet = {"padding": I.as_pair(p.fields.padding) == (0, 0), "ceil mode": not p.fields.ceil_mode}
-        return [(label, value) for label, value in super().given(p) if not quiet.get(label, False)]
+        base = [(label, value) for label, value in super().given(p) if not quiet.get(label, False)]
+        return R.sheet_given(base, {
+            "image": lambda: R.sheet_stack("image", p.fields.image, p.raw.get("image"), "channel"),
+            "upstream": lambda: R.sheet_stack("upstream", p.fields.upstream, p.raw.get("upstream"), "channel")})
 
 
 KIND = Pool()

@@ -607,3 +607,136 @@ BAD_LAYER = [
 @pytest.mark.parametrize("fields,message", BAD_LAYER)
 def test_bad_layer_specs_exit_2_with_exact_messages(bad_spec, fields, message):
     assert bad_spec(f"title: t\nproblems:\n  - id: c\n    kind: conv2d\n    {fields}\n") == message
+
+
+# ---- a readable key at real sizes (SPEC §15) -----------------------------------------------------------------
+
+import re   # noqa: E402
+
+from derive.kinds import _conv_grid as R   # noqa: E402
+from derive.kinds import _images as I   # noqa: E402
+from derive.kinds.conv2d import KIND as CONV   # noqa: E402
+from derive.render import render_solution   # noqa: E402
+
+LARGE = "tests/layout_specs/conv_large.yaml"
+
+
+def _large():
+    """The 8-filter, 4-channel, 8-decimal problem of the layout specs: (problem, solution)."""
+    problem = derive.load(LARGE).problems[0]
+    return problem, derive.solve(problem)
+
+
+def _titled(s, title):
+    return next(st_ for st_ in s.steps if st_.title == title)
+
+
+def _channels(n, side=3):
+    return [[[c + i - j for j in range(side)] for i in range(side)] for c in range(n)]
+
+
+def test_a_range_of_one_is_named_alone():
+    assert R.span_text("channel", 3, 3) == "channel 3"
+    assert R.span_text("channel", 3, 5) == "channels 3 to 5"
+
+
+def test_padding_four_channels_writes_them_all_never_channels_3_to_3():
+    s = derive.conv2d(_channels(4), [[[1]]] * 4, padding=1)
+    pad = _titled(s, "Pad the input with zeros")
+    assert "3 to 3" not in pad.text and "likewise" not in pad.text
+    assert len(pad.math) == 4
+    s = derive.conv2d(_channels(5), [[[1]]] * 5, padding=1)
+    pad = _titled(s, "Pad the input with zeros")
+    assert "(channels 3 to 4 likewise)" in pad.text and len(pad.math) == 3
+
+
+def test_four_filters_are_all_flipped_and_backpropagated_never_filters_3_to_3():
+    filters = [[[[n, 1], [0, -1]]] for n in range(4)]
+    s = derive.conv2d([[1, 2, 0], [0, 1, 3], [2, 1, 1]], kernels=filters, flip=True,
+                      upstream=[[[1, 0], [0, 1]]] * 4)
+    texts = " ".join(st_.text for st_ in s.steps) + " ".join(m for st_ in s.steps for m in st_.math)
+    assert "3 to 3" not in texts
+    assert len(_titled(s, "Flip the kernel (true convolution)").math) == 4
+
+
+def test_worked_entries_say_what_they_group_never_the_window_under_it_and_channel():
+    two = derive.conv2d([[[1, 2, 0], [0, 1, 3], [2, 1, 1]]] * 2, [[[1, -1], [0, 2]]] * 2)
+    text = _titled(two, "Worked entries").text
+    assert "grouped by kernel row, channel after channel." in text and "under it" not in text
+    one = _titled(derive.conv2d(Q7_IMAGE, PREWITT), "Worked entries").text
+    assert "the window of the input it covers, grouped by kernel row." in one
+    _, s = _large()
+    text = _titled(s, "Worked entries").text
+    assert "under it" not in text and "and channel." not in text
+    assert "over all 4 channels. Entry (1, 3) of filter 0 is written out in full, channel by channel" in text
+
+
+def test_large_worked_entries_show_their_numbers_as_given():
+    _, s = _large()
+    lines = _titled(s, "Worked entries").math
+    text = "\n".join(lines)
+    assert r"(-0.73645409) \cdot (-1.09)" in text                   # products of the given decimals, in full
+    assert sum(line.startswith("s_{") for line in lines) == 4       # channel by channel
+    assert r"r^{(0)}_{1,3} = s_{0} + s_{1} + s_{2} + s_{3} = 0.4405542593 + 2.7164395103" in text
+    assert r"\odot K^{(1)}_{c}\right) = 2.2894278145 + 2.8402786605 - 1.8847519475 + 0.9159296864 = 4.1608842139" \
+        in text                                                     # the other entries by their channel sums
+    assert r"\frac" not in text
+
+
+def test_the_kernels_are_shown_in_the_key_one_filter_per_line():
+    _, s = _large()
+    filters = _titled(s, "The filters")
+    assert len(filters.math) == 8
+    assert all(line.count(r"\begin{bmatrix}") == 4 and r"\text{channel 3}" in line for line in filters.math)
+    assert filters.math[0].startswith(r"K^{(0)} = \overset{\text{channel 0}}{\begin{bmatrix}-1.09 & 1.46 & -0.05")
+    assert filters.math[7].endswith(r"\qquad {b_{7} = -0.67247275}")
+
+
+def test_given_decimals_are_never_fractions_in_the_key():
+    _, s = _large()
+    tex = render_solution(s)
+    assert re.search(r"\\frac\{\d+\}\{\d{5,}\}|\d{7,}/\d{7,}", tex) is None
+    assert "0.34558419" in tex and "0.28693364" in tex and "-10.3448984861" in tex
+
+
+def test_many_filters_answer_one_per_row_and_the_linear_bias_is_not_repeated():
+    _, s = _large()
+    output = next(a for a in s.answer_list if a.name == "output")
+    assert output.display.startswith(r"\left\{\begin{array}")
+    assert all(f"Y_{{{n}}} = " in output.display for n in range(8)) and r"\vdots" not in output.display
+    assert [st_.title for st_ in s.steps].count("Bias") == 0
+    assert _titled(s, "Bias and output").math[0].startswith("Y_{0} = R_{0} + 0.28693364 = ")
+
+
+def test_one_small_output_keeps_the_plain_answer_line():
+    s = derive.conv2d(Q7_IMAGE, PREWITT)
+    assert all(a.display is None for a in s.answer_list)
+
+
+def test_question_sheet_shows_the_image_and_every_kernel_as_written():
+    problem, _ = _large()
+    given = CONV.given(problem)
+    labels = [label for label, _ in given]
+    assert labels[:4] == [f"image, channel {c}" for c in range(4)]
+    assert [f"kernels[{n}]" for n in range(8)] == [label for label in labels if label.startswith("kernels")]
+    kernels = dict(given)
+    assert kernels["kernels[0]"].count(r"\begin{bmatrix}") == 4
+    assert "-0.0" in kernels["kernels[0]"] and "1.0" in kernels["kernels[4]"]     # as written, not 0 and 1
+    assert "0.34558419 & 0.82161814" in kernels["image, channel 0"]
+
+
+def test_groups_of_one_channel_are_named_in_the_singular():
+    s = derive.conv2d(_channels(2), kernels=[[[1]], [[2]]], groups=2)
+    assert "each filter sees only the 1 channel of its own group" in s.steps[0].text
+
+
+def test_a_long_rational_in_prose_is_its_decimal_with_approx():
+    assert I.value_text(sympy.Rational(-730137728397, 250000000000)) == "≈ −2.921"
+    assert I.value_text(sympy.Rational(1, 3)) == "1/3" and I.value_text(sympy.Rational(5, 2)) == "2.5"
+
+
+def test_a_matrix_wider_than_the_page_is_set_in_blocks_of_columns():
+    wide = [[sympy.Rational(f"-1.{i}{j}3456789") for j in range(10)] for i in range(3)]
+    lines = R.matrix_lines("Y", wide, 4)
+    assert len(lines) >= 2 and all(R.matrix_units(line) <= R.LINE for line in lines)
+    assert r"\text{columns 0 to" in lines[0]

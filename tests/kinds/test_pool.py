@@ -327,3 +327,54 @@ def test_a_window_with_no_position_even_with_ceil_mode_is_refused(bad_spec):
     assert bad_spec("title: t\nproblems:\n  - id: p\n    kind: pool\n    image: [[0, 1, 2]]\n    size: [3, 2]\n"
                     "    stride: 2\n    ceil_mode: true\n") == (
         "spec.yaml:6: p.size: the 3×2 window is larger than the image (1×3) and even ceil_mode gives it no position")
+
+
+# ---- a readable key at real sizes (SPEC §15) -----------------------------------------------------------------
+
+from derive.kinds.pool import KIND as POOL   # noqa: E402
+
+LARGE = "tests/layout_specs/pool_large.yaml"
+
+
+def _channels(n, side=4):
+    return [[[c + i - j for j in range(side)] for i in range(side)] for c in range(n)]
+
+
+def _titled(s, title):
+    return next(st_ for st_ in s.steps if st_.title == title)
+
+
+def test_four_channels_are_all_written_never_channels_3_to_3():
+    s = derive.pool(_channels(4), 2, upstream=[[[1, 2], [3, 4]]] * 4)
+    out, back = _titled(s, "The output"), _titled(s, "Backward: the upstream gradient through the pooling")
+    assert "3 to 3" not in out.text + back.text and "likewise" not in back.text
+    assert len(out.math) == 4
+    s = derive.pool(_channels(5), 2, upstream=[[[1, 2], [3, 4]]] * 5)
+    out, back = _titled(s, "The output"), _titled(s, "Backward: the upstream gradient through the pooling")
+    assert "(Channels 3 to 4 are in the answer.)" in out.text and "(Channels 3 to 4 likewise.)" in back.text
+
+
+def test_a_long_window_wraps_and_only_a_few_are_worked():
+    problem = derive.load(LARGE).problems[0]
+    s = derive.solve(problem)
+    lines = _titled(s, "Pool each window").math
+    assert lines[0] == r"y_{0,0,0} = \frac{1}{9}(0 + 0 + 0 + 0 + 2.04091912 - 2.55566503 + 0 - 0.86521308"
+    assert lines[1] == r"\quad + 3.32299952) \approx 0.2159"
+    assert sum(line.startswith("y_{") for line in lines) == 3 + 2     # three entries of channel 0, one of the others
+
+
+def test_several_wide_outputs_answer_one_channel_per_row():
+    problem = derive.load(LARGE).problems[1]
+    s = derive.solve(problem)
+    answers = {a.name: a for a in s.answer_list}
+    assert answers["output"].display.startswith(r"\left\{\begin{array}")
+    assert all(f"Y_{{{c}}} = " in answers["output"].display for c in range(4))
+    assert all(f"Y_{{{c}}}" in " ".join(_titled(s, "The output").math) for c in range(4))
+
+
+def test_question_sheet_labels_each_channel_and_writes_numbers_as_given():
+    problem = derive.load(LARGE).problems[0]
+    given = dict(POOL.given(problem))
+    assert [label for label in given if label.startswith("image")] == [f"image, channel {c}" for c in range(3)]
+    assert "2.04091912" in given["image, channel 0"]
+    assert given["upstream"].count(r"\text{channel ") == 3
