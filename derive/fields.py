@@ -342,8 +342,7 @@ DRAWS = {
 
 
 def draw_values(raw: Any, ctx: Ctx, rng: Any) -> tuple[Any, dict[tuple, tuple]]:
-    """`raw` with every draw drawn from `rng`, in the order written, depth first; and, for each chosen entry,
-    where it was drawn to → where it is written (so a message about it names the entry's line)."""
+    """`raw` with its draws drawn in written order, depth first; and each chosen entry's path → where it is written."""
     moved: dict[tuple, tuple] = {}
     return _walk(raw, ctx, ctx.path, rng, moved), moved
 

@@ -50,8 +50,7 @@ class Problem:
         return self.at(*path).error(message)
 
     def rng(self) -> np.random.Generator:
-        """This problem's own generator (SPEC §8): default_rng([seed, crc32(id)]), and in a variant V ≠ ""
-        default_rng([seed, crc32(id), crc32(V)]) (SPEC §10). Asking for it marks the problem as `varies`."""
+        """default_rng([seed, crc32(id)]) (SPEC §8), or [seed, crc32(id), crc32(V)] in a variant V ≠ "" (§10)."""
         self.note_varies()
         key = [self.seed, zlib.crc32(self.id.encode("utf-8"))]
         if self.variant:
@@ -64,6 +63,5 @@ class Problem:
 
     @property
     def varies(self) -> bool:
-        """True when its values may differ from variant to variant: it was drawn (SPEC §10), or its generator
-        was asked for (random weights, biases or masks)."""
+        """True when its values may differ between variants: it was drawn, or its generator was asked for."""
         return self.notes.get("varies", False)

@@ -179,8 +179,7 @@ def build_problem(raw: Any, doc: Document, index: int, budget: F.Budget, seed: i
 
 def make_problem(raw: Any, ctx: F.Ctx, seed: int = 0, digits: int = 4, check: dict | None = None,
                  variant: str = "") -> Problem:
-    """Check a problem mapping (from a file or from Python) against its kind's field table; its draws are drawn
-    for `variant` (SPEC §10), and drawn again while they make the problem invalid."""
+    """Check a problem mapping (from a file or from Python), its draws drawn for `variant` (SPEC §10)."""
     if not isinstance(raw, dict):
         raise ctx.error(f"expected a problem (a mapping with id and kind), got {F.describe(raw)}")
     if "kind" not in raw:
@@ -220,8 +219,7 @@ def checked(raw: dict, own: dict, ctx: F.Ctx, definition: Any, common: dict, set
 
 
 def redraw(raw: dict, own: dict, ctx: F.Ctx, definition: Any, common: dict, settings: tuple) -> Problem:
-    """Draw every draw of the problem, in order; while the kind finds the problem invalid, all of them again
-    from the same generator, at most REDRAWS times; then a DrawsExhausted naming the last reason."""
+    """The problem drawn, and drawn again from the same generator while invalid (at most REDRAWS times)."""
     F.check_keys(own, ctx, definition.fields, set(COMMON), f"field for kind {common['kind']}")
     rng = draw_rng(settings[0], common["id"], settings[3])
     start, last = ctx.budget.numbers, None

@@ -74,13 +74,11 @@ def build_variant(job: Job, text: str) -> Outcome:
 
 
 def warm(job: Job, text: str) -> None:
-    """Fill this process's caches before a pool is forked from it (imports, the solutions no variant changes,
-    TeX's preamble format), so that no worker pays for them. A variant that fails here fails again, reported,
-    when it is built."""
+    """Fill this process's caches (imports, solutions no variant changes, TeX's format) before workers fork."""
     try:
         texts = render_variant(job, text)
     except (SpecError, CheckFailed):
-        return
+        return                            # this variant fails again when it is built, and is reported then
     if job.pdf:
         from .. import texformat
         from ..pdf import command, run_one
@@ -108,8 +106,7 @@ def spec_key(job: Job, text: str) -> tuple:
 
 
 def solve_sheet(sheet: Any, key: tuple, limits: Limits) -> list:
-    """Solve, check and render every problem (as `derive build`), reusing this process's solution of a problem
-    that neither draws nor asks for its generator; a SpecError lists every bad problem."""
+    """Solve, check and render every problem as `derive build` does, reusing the unvarying ones; SpecError lists all."""
     from ..engine import solve
     solutions, messages = [], []
     for i, problem in enumerate(sheet.problems):

@@ -18,8 +18,8 @@ from ..errors import BuildError
 
 CHUNK = 200              # PDFs joined by one pdfunite run (file handles, argument length); more go in rounds
                          # (at least 2)
-TRAILER_ID = re.compile(rb"/ID\s*\[\s*(?:\((?:\\.|[^\\)])*\)|<[0-9A-Fa-f]*>)\s*(?:\((?:\\.|[^\\)])*\)|<[0-9A-Fa-f]*>)\s*\]",
-                        re.S)
+_ID_STRING = rb"(?:\((?:\\.|[^\\)])*\)|<[0-9A-Fa-f]*>)"          # a literal (…) or hex <…> string
+TRAILER_ID = re.compile(rb"/ID\s*\[\s*" + _ID_STRING + rb"\s*" + _ID_STRING + rb"\s*\]", re.S)
 
 
 def index_csv(rows: list[tuple[str, str]], seed: int, stem: str, pdf: bool) -> str:
@@ -75,8 +75,7 @@ def unite(tool: str, parts: list[Path], target: Path) -> Path:
 
 
 def fixed_id(path: Path) -> None:
-    """Replace the file ID in the last trailer (pdfunite makes it from the clock) by a hash of the rest of
-    the file. The trailer follows the cross-reference table, so no offset moves."""
+    """Replace the clock-made file ID in the last trailer by a hash of the file (no offset moves: it ends the file)."""
     data = path.read_bytes()
     at = data.rfind(b"trailer")
     if at < 0:

@@ -154,8 +154,8 @@ def execute(plan: Plan) -> int:
 
 
 def place(outcome: Outcome, work: Path, out: Path) -> None:
-    """Write a variant's files into the staging folder, then make them appear: a new folder is renamed into
-    place whole; in an existing one each file is replaced (files of your own there are kept)."""
+    """Write a variant's files in staging, then rename a new folder into place whole, or replace each file of an
+    existing one (files of your own there are kept)."""
     folder = work / outcome.vid
     folder.mkdir()
     for name, data in outcome.files.items():
