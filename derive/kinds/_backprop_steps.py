@@ -6,9 +6,10 @@ from typing import Any
 
 import sympy
 
-from ..latex import Latex, matrix, tex
+from ..latex import Latex, tex
 from ..problem import Problem
 from ..solution import Solution
+from . import _dense_answers as A
 from . import _dense_show as D
 from . import _dense_exact as E
 from . import _graph as G
@@ -72,7 +73,7 @@ def show_loss(s: Solution, p: Problem, out: list, z: list, y: list | None, class
     text = f"N = {n} sample{'s' if n > 1 else ''}, K = {k} output{'s' if k > 1 else ''}. "
     if p.fields.loss in LOSS_WORDS:
         diff = differences(out, y)
-        lines.insert(0, D.eq(r"\hat{Y} - Y", D.cat(_m(out, d), " - ", _m(y, d)), diff, d=d))
+        lines.insert(0, D.eq(r"\hat{Y} - Y", D.joined(_m(out, d), ("-", _m(y, d))), diff, d=d))
         text += LOSS_WORDS[p.fields.loss] + (_ties(diff) if p.fields.loss == "l1" else "")
     elif p.fields.loss == "cross_entropy":
         text += ("Cross-entropy of the logits $z$ (the last layer is linear), mean over the samples, as "
@@ -115,7 +116,7 @@ def show_backward(s: Solution, p: Problem, layers: list[L.Layer], x: list, zs: l
             text = "The last layer is linear, so $\\hat{Y} = Z$ and the two gradients are equal."
         else:
             lines.append(D.eq(rf"\Delta^{{[{nl}]}} = \frac{{\partial\mathcal{{L}}}}{{\partial\hat{{Y}}}} \odot "
-                              rf"f'({top})", D.cat(_m(back.out_grad, d), r" \odot ", _m(back.derivs[-1], d)),
+                              rf"f'({top})", D.joined(_m(back.out_grad, d), (r"\odot", _m(back.derivs[-1], d))),
                               back.deltas[-1], d=d))
             text = f"Through the activation, elementwise: $f'(z) = {DERIVATIVES[last.activation]}$."
     s.step("Backward: the gradient at the output", *lines, text=text)
@@ -131,7 +132,7 @@ def _show_backward_layer(s: Solution, p: Problem, layers: list[L.Layer], i: int,
     aname = "X" if k == 1 else D.sup("A", k - 1)
     dname = rf"\Delta^{{[{k}]}}"
     lines = [D.eq(rf"\frac{{\partial\mathcal{{L}}}}{{\partial {D.sup('W', k)}}} = {dname}{{}}^\top {aname}",
-                  D.cat(_m(D.transpose(delta), d), r"\,", _m(a_prev, d)), back.grad_w[i], d=d)]
+                  D.joined(D.transposed(delta, d), ("", _m(a_prev, d))), back.grad_w[i], d=d)]
     if layer.bias is not None:
         bname = D.sup(r"\mathbf{b}", k)
         lines.append(D.eq(rf"\frac{{\partial\mathcal{{L}}}}{{\partial {bname}}} = "
@@ -145,12 +146,12 @@ def _show_backward_layer(s: Solution, p: Problem, layers: list[L.Layer], i: int,
         g = back.upstream[i - 1]
         up = D.sup("A", k - 1)
         lines.append(D.eq(rf"\frac{{\partial\mathcal{{L}}}}{{\partial {up}}} = {dname} {D.sup('W', k)}",
-                          D.cat(_m(delta, d), r"\,", matrix(layer.weights)), g, d=d))
+                          D.joined(_m(delta, d), ("", _m(layer.weights, d))), g, d=d))
         if below.activation == "linear":
             lines.append(Latex(rf"\Delta^{{[{k - 1}]}} = \frac{{\partial\mathcal{{L}}}}{{\partial {up}}}"))
         else:
             lines.append(D.eq(rf"\Delta^{{[{k - 1}]}} = \frac{{\partial\mathcal{{L}}}}{{\partial {up}}} \odot "
-                              rf"f'({D.sup('Z', k - 1)})", D.cat(_m(g, d), r" \odot ", _m(back.derivs[i - 1], d)),
+                              rf"f'({D.sup('Z', k - 1)})", D.joined(_m(g, d), (r"\odot", _m(back.derivs[i - 1], d))),
                               back.deltas[i - 1], d=d))
         text += (f" The chain rule carries the gradient down through $W^{{[{k}]}}$ and then through layer "
                  f"{k - 1}'s activation ($f'(z) = {DERIVATIVES[below.activation]}$).")
@@ -171,9 +172,9 @@ def show_update(s: Solution, p: Problem, layers: list[L.Layer], back: Backward, 
     lines = []
     for i, layer in enumerate(layers):
         k = i + 1
-        lines.append(_update_line(D.sup("W", k), matrix(layer.weights), back.grad_w[i], new_w[i], eta, lam, d))
+        lines.append(_update_line(D.sup("W", k), _m(layer.weights, d), back.grad_w[i], new_w[i], eta, lam, d))
         if layer.bias is not None:
-            lines.append(_update_line(D.sup(r"\mathbf{b}", k), matrix([layer.bias]), [back.grad_b[i]], [new_b[i]],
+            lines.append(_update_line(D.sup(r"\mathbf{b}", k), _m([layer.bias], d), [back.grad_b[i]], [new_b[i]],
                                       eta, lam, d))
     text = (f"One plain gradient-descent step with learning rate $\\eta = {eta}$" if lam is None else
             f"One gradient-descent step with learning rate $\\eta = {eta}$ and weight decay $\\lambda = {tex(lam)}$: "
@@ -188,27 +189,43 @@ def _update_line(name: str, before: Latex, grad: list, after: list, eta: str, la
     """`W ← W − η ∂L/∂W = … = new` (with weight decay: `W ← W − η (∂L/∂W + λW)`)."""
     partial = rf"\frac{{\partial\mathcal{{L}}}}{{\partial {name}}}"
     if lam is None:
-        return D.eq(rf"{name} \leftarrow {name} - \eta\,{partial}", D.cat(before, f" - {eta}", _m(grad, d)), after,
+        return D.eq(rf"{name} \leftarrow {name} - \eta\,{partial}", D.joined(before, ("-", D.cat(eta, _m(grad, d)))), after,
                     d=d)
     return D.eq(rf"{name} \leftarrow {name} - \eta\left({partial} + \lambda {name}\right)",
-                D.cat(before, f" - {eta}", r"\left(", _m(grad, d), f" + {tex(lam)}", before, r"\right)"), after, d=d)
+                D.joined(before, ("-", D.cat(eta, r"\left(", _m(grad, d), f" + {tex(lam)}", before, r"\right)"))), after, d=d)
 
 
 def show_inputs(s: Solution, p: Problem, layers: list[L.Layer], back: Backward) -> None:
     """∂L/∂X = Δ^{[1]} W^{[1]}: the gradient carried one step further, to the inputs."""
     d = p.digits
     line = D.eq(r"\frac{\partial\mathcal{L}}{\partial X} = \Delta^{[1]} W^{[1]}",
-                D.cat(_m(back.deltas[0], d), r"\,", matrix(layers[0].weights)), back.grad_x, d=d)
+                D.joined(_m(back.deltas[0], d), ("", _m(layers[0].weights, d))), back.grad_x, d=d)
     s.step("Backward: the inputs", line,
            text="The chain rule one step further: the gradient of the loss with respect to the inputs is layer 1's "
                 "$\\Delta$ times its weights, one row per sample, like $X$ (as autograd gives for X with "
                 "requires_grad).")
 
 
+def show_graph(s: Solution, p: Problem, layers: list[L.Layer], x: list, zs: list, acts: list, y: list | None,
+               classes: list[int] | None, back: Backward) -> None:
+    """The computational graph, and the table of the values and gradients small enough to list."""
+    chain, side = graph(layers, x, zs, acts, y, classes, back, p)
+    big = G.untabulated(chain, side)
+    text = ("Each box is a value, each circle an operation; parameters and targets enter from above. Data flows left "
+            "to right; gradients flow right to left, and each node's gradient is "
+            "$\\partial\\mathcal{L}/\\partial(\\text{node})$")
+    if big:
+        names = ", ".join(f"${n.name.split(' = ')[0]}$" for n in big)
+        text += (f". The table lists the values and gradients of the smaller nodes; those of {names} are "
+                 "matrices too large to list again: they are in the steps above.")
+    else:
+        text += " (the table lists the values and the gradients)."
+    s.step("The computational graph", text=text, figure=G.figure(chain, side, p.digits))
+
+
 def graph(layers: list[L.Layer], x: list, zs: list, acts: list, y: list | None, classes: list[int] | None,
-          back: Backward,
-          p: Problem) -> Latex:
-    """The chain of nodes for _graph.figure."""
+          back: Backward, p: Problem) -> tuple[list, dict[str, G.Val]]:
+    """The chain of nodes and the side nodes (parameters, targets) for _graph.figure."""
     chain: list = [G.Val("x", "X", G.as_sym(x), G.as_sym(back.grad_x) if p.fields.grad_inputs else None, "data")]
     side: dict[str, G.Val] = {}
     nl = len(layers)
@@ -238,20 +255,21 @@ def graph(layers: list[L.Layer], x: list, zs: list, acts: list, y: list | None, 
     targets = [[c] for c in classes] if classes is not None else y
     side["loss"] = G.Val("y", "Y" if classes is None else r"\mathbf{y}", G.as_sym(targets), None, "data")
     chain.append(G.Val("loss_value", r"\mathcal{L}", G.as_sym(back.loss), sympy.Integer(1), "loss"))
-    return G.figure(chain, side, p.digits)
+    return chain, side
 
 
 def answers(s: Solution, layers: list[L.Layer], acts: list, back: Backward, new_w: list, new_b: list) -> None:
     """Every answer of the problem, in the kind's order."""
-    D.answer_network(s, layers)
-    D.answer(s, "output", acts[-1], r"\hat{Y}")
-    D.answer(s, "loss", back.loss, r"\mathcal{L}")
-    D.answer(s, "grad_weights", back.grad_w, r"\partial\mathcal{L}/\partial W^{[1]}, \dots", per_layer=True)
-    D.answer(s, "grad_biases", back.grad_b, r"\partial\mathcal{L}/\partial\mathbf{b}^{[1]}, \dots", per_layer=True)
-    D.answer(s, "updated_weights", new_w, r"W^{[1]}_{\text{new}}, \dots", per_layer=True)
-    D.answer(s, "updated_biases", new_b, r"\mathbf{b}^{[1]}_{\text{new}}, \dots", per_layer=True)
+    n = len(layers)
+    A.answer_network(s, layers)
+    A.answer(s, "output", acts[-1], r"\hat{Y}")
+    A.answer(s, "loss", back.loss, r"\mathcal{L}")
+    A.answer(s, "grad_weights", back.grad_w, r"\partial\mathcal{L}/\partial W^{[#]}", n)
+    A.answer(s, "grad_biases", back.grad_b, r"\partial\mathcal{L}/\partial\mathbf{b}^{[#]}", n)
+    A.answer(s, "updated_weights", new_w, r"W^{[#]}_{\text{new}}", n)
+    A.answer(s, "updated_biases", new_b, r"\mathbf{b}^{[#]}_{\text{new}}", n)
     if s.problem.fields.grad_inputs:
-        D.answer(s, "grad_inputs", back.grad_x, r"\partial\mathcal{L}/\partial X")
+        A.answer(s, "grad_inputs", back.grad_x, r"\partial\mathcal{L}/\partial X")
 
 
 def notes(s: Solution, layers: list[L.Layer], zs: list, back: Backward) -> None:

@@ -11,13 +11,15 @@ from typing import Any
 
 from ..latex import Latex, decimal, is_plain, tex
 from . import _dense_exact as E
+from . import _dense_fit as F
 
 ROW_WIDTH = 16.8     # cm of one row of the figure before it wraps to the next
 VALUE_W, OP_W, GAP = 1.1, 0.62, 0.3
 ROW_PITCH = 3.1
 NARROW_OPS = {r"$\times$", "$+$", r"$\sigma$", "CE"}
 TABLE_SIDE = 4       # rows or columns of a value small enough to tabulate
-TABLE_ROWS = 7       # table rows per column block
+TABLE_ROWS = 7       # nodes per table (the tables stand one below the other, so a page may break between them)
+TABLE_WIDTH = 330.0  # pt left for the value and gradient columns side by side
 
 
 @dataclass
@@ -134,9 +136,16 @@ def figure(chain: list, side: dict[str, Val], digits: int) -> Latex:
                          rf"-- ({b.key}.west);")
     lines.append(r"\end{tikzpicture}")
     out = _fit("\n".join(lines))
-    if not inline:
-        out += "\n\\par\\medskip\n" + _fit(table(values, digits))
+    listed = [n for n in values if _fits_table(n.value) and _fits_table(n.grad)]
+    if not inline and listed:
+        out += "\n\\par\\medskip\n" + table(listed, digits)
     return Latex(out)
+
+
+def untabulated(chain: list, side: dict[str, Val]) -> list[Val]:
+    """The value nodes too big for the table (their values and gradients are in the steps)."""
+    values = [n for n in chain if isinstance(n, Val)] + list(side.values())
+    return [] if _inline(values) else [n for n in values if not (_fits_table(n.value) and _fits_table(n.grad))]
 
 
 def _place(chain: list, vw: float) -> dict[str, tuple[float, float]]:
@@ -172,22 +181,37 @@ def _fit(body: str) -> str:
             r"\else\usebox{\derivegraphbox}\fi")
 
 
+def _cells(n: Val, digits: int) -> tuple[str, str]:
+    """A node's value and gradient for the table."""
+    return small(n.value, digits), small(n.grad, digits)
+
+
+def _cell_width(cell: str) -> float:
+    """The width of a table cell in points (a smallmatrix is about 70 % of its displayed bmatrix)."""
+    return 0.7 * F.width(cell.replace("smallmatrix", "bmatrix").strip("$")) if "$" in cell else 4.5 * len(cell)
+
+
+HEAD = r"\renewcommand{\arraystretch}{1.3}\begin{tabular}[t]{@{}l c c c@{}}"
+
+
 def table(nodes: list[Val], digits: int) -> str:
-    """node | shape | forward value | gradient, in blocks of TABLE_ROWS rows set side by side."""
-    blocks = [nodes[i:i + TABLE_ROWS] for i in range(0, len(nodes), TABLE_ROWS)]
-    out = []
-    for block in blocks:
-        rows = [r"\renewcommand{\arraystretch}{1.3}\begin{tabular}[t]{@{}l c c c@{}}", r"\toprule",
-                r"node & shape & value & $\partial\mathcal{L}/\partial(\cdot)$ \\", r"\midrule"]
-        for n in block:
-            if _fits_table(n.value) and _fits_table(n.grad):
-                val, grad = small(n.value, digits), small(n.grad, digits)
+    """node | shape | value | gradient, in blocks of TABLE_ROWS nodes one below the other (each fits the line:
+    where value and gradient side by side would not, the gradient goes on a row of its own below the value)."""
+    cells = [_cells(n, digits) for n in nodes]
+    side = max(_cell_width(v) + _cell_width(g) for v, g in cells) <= TABLE_WIDTH
+    blocks = []
+    for start in range(0, len(nodes), TABLE_ROWS):
+        rows = [HEAD, r"\toprule", (r"node & shape & value & $\partial\mathcal{L}/\partial(\cdot)$ \\" if side else
+                                    r"node & shape & & value, then $\partial\mathcal{L}/\partial(\cdot)$ \\"), r"\midrule"]
+        for n, (val, grad) in zip(nodes[start:start + TABLE_ROWS], cells[start:start + TABLE_ROWS]):
+            if side:
+                rows.append(rf"${n.name}$ & ${_shape_tex(n.value)}$ & {val} & {grad} \\[7pt]")
             else:
-                val, grad = "in the steps", "—" if n.grad is None else "in the steps"
-            rows.append(rf"${n.name}$ & ${_shape_tex(n.value)}$ & {val} & {grad} \\[7pt]")
+                rows.append(rf"${n.name}$ & ${_shape_tex(n.value)}$ & value & {val} \\[3pt]")
+                rows.append(rf" & & $\partial\mathcal{{L}}/\partial(\cdot)$ & {grad} \\[7pt]")
         rows += [r"\bottomrule", r"\end{tabular}"]
-        out.append("\n".join(rows))
-    return "\\quad\n".join(out)
+        blocks.append(_fit("\n".join(rows)))
+    return "\n\\par\\medskip\n".join(blocks)
 
 
 def zero_positions(z: list[list]) -> list[tuple[int, int]]:

@@ -7,13 +7,14 @@ import sympy
 
 from .. import fields as F
 from ..kind import AnswerSpec, Kind, delegate
-from ..latex import Latex, tex
+from ..latex import Latex
 from ..problem import Problem
 from ..solution import Solution
 from . import _backprop_steps as S
 from . import _dense_exact as E
 from . import _dense_num as N
-from . import _dense_show as D
+from . import _dense_steps as D
+from ._dense_given import given_layers, given_numbers
 from . import _layers as L
 from ._backward import backward, step, update
 from ._dense_recompute import recompute
@@ -136,24 +137,21 @@ def _solve(p: Problem) -> Solution:
         S.show_inputs(s, p, layers, back)
     new_w, new_b = update(layers, back, p.fields.learning_rate, decay(p))
     S.show_update(s, p, layers, back, new_w, new_b)
-    s.step("The computational graph",
-           text="Each box is a value, each circle an operation; parameters and targets enter from above. Data "
-                "flows left to right; gradients flow right to left, and each node's gradient is "
-                "$\\partial\\mathcal{L}/\\partial(\\text{node})$ (the table lists the values and the gradients).",
-           figure=S.graph(layers, x, zs, acts, y, classes, back, p))
+    S.show_graph(s, p, layers, x, zs, acts, y, classes, back)
     S.answers(s, layers, acts, back, new_w, new_b)
     S.notes(s, layers, zs, back)
     return s
 
 
-def given(p: Problem) -> list[tuple[str, Latex]]:
-    """The data of the problem for the question sheet."""
+def given(p: Problem) -> list[tuple[str, Any]]:
+    """The data of the problem for the question sheet, every number as written (drawn ones as their values)."""
     layers = L.resolve(p, len(p.fields.inputs[0]))
     f = p.fields
-    out = ([("inputs", tex(f.inputs)), ("targets", tex(f.targets))] + D.given_layers(p, layers)
-           + [("loss", Latex(r"\text{%s}" % f.loss.replace("_", r"\_"))), ("learning rate", tex(f.learning_rate))])
+    out = (given_numbers(p, "inputs", "inputs") + given_numbers(p, "targets", "targets") + given_layers(p, layers)
+           + [("loss", Latex(r"\text{%s}" % f.loss.replace("_", r"\_")))] + given_numbers(p, "learning rate",
+                                                                                      "learning_rate"))
     if f.weight_decay:
-        out.append(("weight decay", tex(f.weight_decay)))
+        out += given_numbers(p, "weight decay", "weight_decay")
     return out
 
 

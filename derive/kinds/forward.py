@@ -7,14 +7,16 @@ import numpy as np
 
 from .. import fields as F
 from ..kind import AnswerSpec, Kind, delegate
-from ..latex import Latex, tex
 from ..problem import Problem
 from ..solution import Solution
 from . import _dense_exact as E
 from . import _dense_num as N
 from . import _layers as L
 from ._dense_recompute import np_forward, np_layers
-from ._dense_show import answer, answer_network, given_layers, per_layer, show_layer, show_network
+from ._dense_answers import answer, answer_network
+from ._dense_given import given_layers, given_numbers
+from ._dense_show import per_layer
+from ._dense_steps import show_layer, show_network
 from ._dense_slips import DENSE
 
 FIELDS = F.table(
@@ -58,9 +60,10 @@ def _solve(p: Problem) -> Solution:
         prev = a
     answer_network(s, layers)
     pre, post = per_layer(zs, vector), per_layer(acts, vector)
-    answer(s, "pre_activations", pre, r"\mathbf{z}^{[1]}, \mathbf{z}^{[2]}, \dots", per_layer=True)
-    answer(s, "activations", post, r"\mathbf{a}^{[1]}, \mathbf{a}^{[2]}, \dots", per_layer=True)
-    answer(s, "output", post[-1], r"\hat{\mathbf{y}}")
+    z, a, y = (r"\mathbf{z}", r"\mathbf{a}", r"\hat{\mathbf{y}}") if vector else ("Z", "A", r"\hat{Y}")
+    answer(s, "pre_activations", pre, z + "^{[#]}", len(layers))
+    answer(s, "activations", post, a + "^{[#]}", len(layers))
+    answer(s, "output", post[-1], y)
     if layers[-1].activation == "softmax":
         for n, row in enumerate(acts[-1]):
             if not _sums_to_one(row):
@@ -75,10 +78,10 @@ def _sums_to_one(row: list) -> bool:
     return abs(float(N.add(N.dot([1] * len(row), row), -1))) < 1e-45
 
 
-def given(p: Problem) -> list[tuple[str, Latex]]:
-    """The data of the problem for the question sheet: the input, then each layer (weights units × inputs)."""
+def given(p: Problem) -> list[tuple[str, Any]]:
+    """The data of the problem for the question sheet: the input as written, then each layer's values."""
     layers = L.resolve(p, len(_rows(p)[0]))
-    return [("input", tex(p.fields.input))] + given_layers(p, layers)
+    return given_numbers(p, "input", "input") + given_layers(p, layers)
 
 
 # ---- independent float64 recomputation -----------------------------------------------------------
