@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import sympy
-
 from ..latex import Latex, tex
 from ..problem import Problem
 from ..solution import Solution
@@ -14,7 +12,6 @@ from . import _dense_show as D
 from . import _dense_exact as E
 from . import _graph as G
 from . import _layers as L
-from ._activations import SYMBOLS
 from ._backward import Backward, differences
 
 FORMULAS = {
@@ -167,32 +164,33 @@ def _show_backward_layer(s: Solution, p: Problem, layers: list[L.Layer], i: int,
 
 def show_update(s: Solution, p: Problem, layers: list[L.Layer], back: Backward, new_w: list, new_b: list) -> None:
     """The gradient-descent step of every weight and bias (with weight decay when the problem has it)."""
-    d, eta = p.digits, tex(p.fields.learning_rate)
+    d, lr, eta = p.digits, p.fields.learning_rate, tex(p.fields.learning_rate)
     lam = p.fields.weight_decay if p.fields.weight_decay else None
     lines = []
     for i, layer in enumerate(layers):
         k = i + 1
-        lines.append(_update_line(D.sup("W", k), _m(layer.weights, d), back.grad_w[i], new_w[i], eta, lam, d))
+        lines.append(_update_line(D.sup("W", k), _m(layer.weights, d), back.grad_w[i], new_w[i], lr, lam, d))
         if layer.bias is not None:
             lines.append(_update_line(D.sup(r"\mathbf{b}", k), _m([layer.bias], d), [back.grad_b[i]], [new_b[i]],
-                                      eta, lam, d))
+                                      lr, lam, d))
     text = (f"One plain gradient-descent step with learning rate $\\eta = {eta}$" if lam is None else
             f"One gradient-descent step with learning rate $\\eta = {eta}$ and weight decay $\\lambda = {tex(lam)}$: "
             "$\\lambda$ times each parameter is added to its gradient before the step, biases included, as "
-            "torch.optim.SGD's weight_decay (the gradients above stay the loss's own)")
+            "torch.optim.SGD's weight_decay (the gradients above stay the loss's own), so the step takes "
+            "$\\eta\\lambda$ times the parameter off as well")
     s.step("Gradient-descent update", *lines,
            text=text + ("; layers without a bias have nothing to update there." if any(l.bias is None for l in layers)
                         else "."))
 
 
-def _update_line(name: str, before: Latex, grad: list, after: list, eta: str, lam: Any, d: int) -> Latex:
-    """`W ← W − η ∂L/∂W = … = new` (with weight decay: `W ← W − η (∂L/∂W + λW)`)."""
+def _update_line(name: str, before: Latex, grad: list, after: list, lr: Any, lam: Any, d: int) -> Latex:
+    """`W ← W − η ∂L/∂W = … = new`; with weight decay `W ← W − η (∂L/∂W + λW) = W − η ∂L/∂W − ηλ W = … = new`."""
     partial = rf"\frac{{\partial\mathcal{{L}}}}{{\partial {name}}}"
+    step = D.cat(tex(lr), _m(grad, d))
     if lam is None:
-        return D.eq(rf"{name} \leftarrow {name} - \eta\,{partial}", D.joined(before, ("-", D.cat(eta, _m(grad, d)))), after,
-                    d=d)
+        return D.eq(rf"{name} \leftarrow {name} - \eta\,{partial}", D.joined(before, ("-", step)), after, d=d)
     return D.eq(rf"{name} \leftarrow {name} - \eta\left({partial} + \lambda {name}\right)",
-                D.joined(before, ("-", D.cat(eta, r"\left(", _m(grad, d), f" + {tex(lam)}", before, r"\right)"))), after, d=d)
+                D.joined(before, ("-", step), ("-", D.cat(tex(lr * lam), before))), after, d=d)
 
 
 def show_inputs(s: Solution, p: Problem, layers: list[L.Layer], back: Backward) -> None:
@@ -204,58 +202,6 @@ def show_inputs(s: Solution, p: Problem, layers: list[L.Layer], back: Backward) 
            text="The chain rule one step further: the gradient of the loss with respect to the inputs is layer 1's "
                 "$\\Delta$ times its weights, one row per sample, like $X$ (as autograd gives for X with "
                 "requires_grad).")
-
-
-def show_graph(s: Solution, p: Problem, layers: list[L.Layer], x: list, zs: list, acts: list, y: list | None,
-               classes: list[int] | None, back: Backward) -> None:
-    """The computational graph, and the table of the values and gradients small enough to list."""
-    chain, side = graph(layers, x, zs, acts, y, classes, back, p)
-    big = G.untabulated(chain, side)
-    text = ("Each box is a value, each circle an operation; parameters and targets enter from above. Data flows left "
-            "to right; gradients flow right to left, and each node's gradient is "
-            "$\\partial\\mathcal{L}/\\partial(\\text{node})$")
-    if big:
-        names = ", ".join(f"${n.name.split(' = ')[0]}$" for n in big)
-        text += (f". The table lists the values and gradients of the smaller nodes; those of {names} are "
-                 "matrices too large to list again: they are in the steps above.")
-    else:
-        text += " (the table lists the values and the gradients)."
-    s.step("The computational graph", text=text, figure=G.figure(chain, side, p.digits))
-
-
-def graph(layers: list[L.Layer], x: list, zs: list, acts: list, y: list | None, classes: list[int] | None,
-          back: Backward, p: Problem) -> tuple[list, dict[str, G.Val]]:
-    """The chain of nodes and the side nodes (parameters, targets) for _graph.figure."""
-    chain: list = [G.Val("x", "X", G.as_sym(x), G.as_sym(back.grad_x) if p.fields.grad_inputs else None, "data")]
-    side: dict[str, G.Val] = {}
-    nl = len(layers)
-    for i, layer in enumerate(layers):
-        k = i + 1
-        delta = back.deltas[i]
-        wxt = zs[i] if layer.bias is None else [[E.sub(v, bj) for v, bj in zip(row, E.rows([layer.bias])[0])]
-                                                 for row in zs[i]]   # X·Wᵀ = Z − b
-        chain.append(G.Op(f"mm{k}", r"$\times$"))
-        side[f"mm{k}"] = G.Val(f"w{k}", D.sup("W", k), G.as_sym(layer.weights), G.as_sym(back.grad_w[i]), "param")
-        last = i == nl - 1
-        is_out = last and layer.activation == "linear"
-        zname = D.sup("Z", k) + (r" = \hat{Y}" if is_out else "")
-        if layer.bias is not None:
-            chain.append(G.Val(f"p{k}", D.sup("P", k), G.as_sym(wxt), G.as_sym(delta)))
-            chain.append(G.Op(f"add{k}", "$+$"))
-            side[f"add{k}"] = G.Val(f"b{k}", D.sup(r"\mathbf{b}", k), G.as_sym(layer.bias),
-                                    G.as_sym(back.grad_b[i]), "param")
-        chain.append(G.Val(f"z{k}", zname, G.as_sym(zs[i]), G.as_sym(delta)))
-        if layer.activation != "linear":
-            chain.append(G.Op(f"f{k}", "$" + SYMBOLS[layer.activation].replace(r"\operatorname", r"\mathrm") + "$"))
-            chain.append(G.Val(f"a{k}", D.sup("A", k) + (r" = \hat{Y}" if last else ""), G.as_sym(acts[i]),
-                               G.as_sym(back.upstream[i])))
-    chain.append(G.Op("loss", {"mse": "MSE", "half_mse": r"$\frac{1}{2}$MSE", "sse": "SSE",
-                               "half_sse": r"$\frac{1}{2}$SSE", "l1": "L1", "cross_entropy": "CE",
-                               "bce": "BCE"}[p.fields.loss]))
-    targets = [[c] for c in classes] if classes is not None else y
-    side["loss"] = G.Val("y", "Y" if classes is None else r"\mathbf{y}", G.as_sym(targets), None, "data")
-    chain.append(G.Val("loss_value", r"\mathcal{L}", G.as_sym(back.loss), sympy.Integer(1), "loss"))
-    return chain, side
 
 
 def answers(s: Solution, layers: list[L.Layer], acts: list, back: Backward, new_w: list, new_b: list) -> None:

@@ -10,9 +10,10 @@ NARROW = 3.1        # pt: `.`, `,`, `(` and the like
 MINUS = 8.6         # pt: a minus sign (a binary one has its spacing)
 COLUMN_GAP = 10.0   # pt: 2·\arraycolsep between the columns of a matrix
 BRACKETS = 14.0     # pt: the two brackets of a bmatrix and their room
-BUDGET = 560.0      # pt: the widest a row may be (the line is 472pt; \fitted may scale it to 70 %, so 674pt)
+BUDGET = 520.0      # pt: the widest a row may be (the line is 472pt: scaled to 90 % at most, by the estimate)
 ROW = 440.0         # pt: the widest row of values packed side by side (read at most a little scaled)
 
+GAP = r"\\ {}\\[-4pt] "    # between stacked rows: an empty row (an array's \\[8pt] adds nothing below a tall matrix)
 STACK = r"\begin{array}{@{}l@{}}"     # rows flush left (not a nested `aligned`: the MathML export reads only one)
 MATRIX = re.compile(r"\\begin\{(bmatrix|aligned|array)\}((?:(?!\\begin\{(?:bmatrix|aligned|array)\}).)*?)"
                     r"\\end\{\1\}", re.S)
@@ -106,9 +107,9 @@ def packed(parts: list[str], budget: float = ROW) -> str:
     lines = [r",\ ".join(row) for row in rows]
     if len(lines) == 1:
         return lines[0]
-    return stacked(lines, r",\\[4pt] ")
+    return stacked(lines, "," + GAP)
 
 
-def stacked(rows: list[str], sep: str = r" \\[4pt] ") -> str:
+def stacked(rows: list[str], sep: str = GAP) -> str:
     """Rows flush left, stacked (an array: the MathML export reads no `aligned` inside another)."""
     return STACK + sep.join(rows) + r"\end{array}"

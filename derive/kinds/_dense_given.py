@@ -6,7 +6,9 @@ from typing import Any
 
 from ..latex import Latex
 from ..problem import Problem
+from ..render import Prose, Rows
 from ..sheet import given_entries, written
+from . import _dense_fit as F
 from . import _layers as L
 from ._dense_show import transpose
 
@@ -27,25 +29,52 @@ def _activation(layer: L.Layer, raw: dict) -> str:
     return f"{name}, slope {written(layer.slope, raw.get('slope'))}"
 
 
+def _fitted(entries: list[Entry]) -> list[Entry]:
+    """Given entries whose matrix, beside its label, would not fit the line written as rows of text instead."""
+    out: list[Entry] = []
+    for label, value in entries:
+        if isinstance(value, Latex) and not F.fits(r"\text{%s} = %s" % (label, value), F.BUDGET):
+            value = Rows([f"row {i}: " + line for i, line in enumerate(_text_rows(value))])
+        out.append((label, value))
+    return out
+
+
+def _text_rows(grid: Latex) -> list[str]:
+    """The rows of a matrix of written numbers as text (`[1.5, -2, 0.25]`)."""
+    body = grid.split(r"\begin{bmatrix}", 1)[1].rsplit(r"\end{bmatrix}", 1)[0]
+    return ["[" + ", ".join(c.strip() for c in row.split("&")) + "]" for row in body.split(r"\\")]
+
+
+def _numbers(label: str, value: Any, raw: Any) -> list[Entry]:
+    """A numeric value as written, never elided; too wide a matrix as rows of text."""
+    return _fitted(given_entries(label, value, raw))
+
+
+def _layer(layer: L.Layer, raw: dict) -> Entry:
+    """The layer in words: units, activation, inputs."""
+    u = layer.units
+    return (f"layer {layer.index + 1}", Prose(f"{u} unit{'s' if u > 1 else ''}, {_activation(layer, raw)}, "
+                                              f"{layer.inputs} input{'s' if layer.inputs > 1 else ''}"))
+
+
 def _weights(layer: L.Layer, raw: dict) -> list[Entry]:
     """The weight matrix with its layout: units × inputs, or as given for layout: in_out (inputs × units)."""
-    k, u, i = layer.index + 1, layer.units, layer.inputs
-    head = f"layer {k} ({u} unit{'s' if u > 1 else ''}, {_activation(layer, raw)}): W[{k}]"
+    k = layer.index + 1
     if layer.drawn_weights:
-        return given_entries(f"{head}, drawn, {u} × {i} (units × inputs)", layer.weights, None)
+        return _numbers(f"W[{k}], drawn (units × inputs)", layer.weights, None)
     if layer.layout == "in_out":
-        return given_entries(f"{head} as given, {i} × {u} (inputs × units, layout: in_out; W[{k}] is its transpose)",
-                             transpose(layer.weights), raw.get("weights"))
-    return given_entries(f"{head}, {u} × {i} (units × inputs)", layer.weights, raw.get("weights"))
+        return _numbers(f"W[{k}] transposed, as given (inputs × units, layout: in_out)", transpose(layer.weights),
+                        raw.get("weights"))
+    return _numbers(f"W[{k}] (units × inputs)", layer.weights, raw.get("weights"))
 
 
 def _bias(layer: L.Layer, raw: dict) -> list[Entry]:
     """The bias (one per unit), drawn or as given; `none` without one."""
     k = layer.index + 1
     if layer.bias is None:
-        return [(f"layer {k}: b[{k}]", Latex(r"\text{none}"))]
-    label = f"layer {k}: b[{k}]" + (", drawn" if layer.drawn_bias else "")
-    return given_entries(label, layer.bias, None if layer.drawn_bias else raw.get("bias"))
+        return [(f"b[{k}]", Latex(r"\text{none}"))]
+    label = f"b[{k}]" + (", drawn" if layer.drawn_bias else "")
+    return _numbers(label, layer.bias, None if layer.drawn_bias else raw.get("bias"))
 
 
 def _draws(p: Problem) -> list[Entry]:
@@ -67,7 +96,7 @@ def given_layers(p: Problem, layers: list[L.Layer]) -> list[Entry]:
     out: list[Entry] = []
     for layer in layers:
         raw = _raw_layer(p, layer.index)
-        out += _weights(layer, raw) + _bias(layer, raw)
+        out += [_layer(layer, raw)] + _weights(layer, raw) + _bias(layer, raw)
     if any(layer.drawn_weights or layer.drawn_bias for layer in layers):
         out += _draws(p)
     return out
@@ -75,4 +104,4 @@ def given_layers(p: Problem, layers: list[L.Layer]) -> list[Entry]:
 
 def given_numbers(p: Problem, label: str, name: str) -> list[Entry]:
     """A numeric field as written (never elided)."""
-    return given_entries(label, getattr(p.fields, name), p.raw.get(name))
+    return _numbers(label, getattr(p.fields, name), p.raw.get(name))

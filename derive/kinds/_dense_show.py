@@ -9,13 +9,14 @@ from typing import Any, Callable
 import sympy
 
 from ..latex import Approx as _Rounded
-from ..latex import MAX_SHOWN, Latex, _elide, decimal, decimals, is_plain, matrix, tex
+from ..latex import MAX_SHOWN, Latex, _elide, decimal, decimals, is_plain, tex
 from . import _dense_exact as E
 from . import _dense_fit as F
 
 LONG_EXACT = 360      # characters of LaTeX past which another kind shows a matrix of exact values by its decimals
 LONG_CELL = 70        # characters of LaTeX of one entry past which likewise
-READABLE = 1200       # characters of LaTeX past which the dense kinds stop printing an exact form (unreadable)
+READABLE = 600        # characters of LaTeX past which the dense kinds stop printing an exact form (unreadable)
+READABLE_CELL = 100   # … and of one entry
 
 
 class Approx(_Rounded):
@@ -83,7 +84,7 @@ def shown(x: Any, d: int) -> tuple[Latex, bool]:
         return (text, False) if F.fits(text) else (rounded(x, d), True)
     if any(isinstance(v, sympy.Float) for v in flat):
         return rounded(x, d), True
-    exact = _short_exact(x, READABLE, LONG_CELL * 3)
+    exact = _short_exact(x, READABLE, READABLE_CELL)
     if exact is None or not F.fits(exact):
         return rounded(x, d), True
     return exact, isinstance(exact, _Rounded)
@@ -111,14 +112,19 @@ def _irrational(x: Any) -> bool:
     return any(not isinstance(v, (sympy.Rational, sympy.Float)) for v in _flat(E.to_sympy(x)) if v is not None)
 
 
-def result(x: Any, d: int) -> str:
-    """The end of a chain with its relation: ` = exact`, ` = exact ≈ decimals` or ` ≈ decimals`."""
+def results(x: Any, d: int) -> list[tuple[str, Latex]]:
+    """The end of a chain as (relation, LaTeX) pairs: `= exact`, `= exact ≈ decimals` or `≈ decimals`."""
     text, approximate = shown(x, d)
     if approximate:
-        return r" \approx " + text
+        return [(r"\approx", text)]
     if not _irrational(x):
-        return " = " + text
-    return " = " + text + r" \approx " + rounded(E.to_sympy(x), d)
+        return [("=", text)]
+    return [("=", text), (r"\approx", rounded(E.to_sympy(x), d))]
+
+
+def result(x: Any, d: int) -> str:
+    """The end of a chain with its relations, as one string (` = exact ≈ decimals`)."""
+    return "".join(f" {rel} {text}" for rel, text in results(x, d))
 
 
 def value(x: Any, d: int) -> Latex:
@@ -129,17 +135,22 @@ def value(x: Any, d: int) -> Latex:
 
 def eq(*parts: Any, d: int) -> Latex:
     """`formula = substitution = … = result`: parts after the first may be exact values (lists, numbers);
-    a part shown (partly) by rounded decimals is joined with ≈; the last is the result (exact ≈ decimals)."""
-    out = str(parts[0])
+    a part shown (partly) by rounded decimals is joined with ≈; the last is the result (exact ≈ decimals).
+    When the formula and the widest part would not fit one line side by side, the formula stands on a row of its
+    own and each part on a row below it."""
+    head, pieces = str(parts[0]), []
     for i, part in enumerate(parts[1:], 1):
         if i == len(parts) - 1 and not isinstance(part, str):
-            out += result(part, d)
+            pieces += results(part, d)
         elif isinstance(part, str):
-            out += (r" \approx " if isinstance(part, _Rounded) else " = ") + part
+            pieces.append((r"\approx" if isinstance(part, _Rounded) else "=", part))
         else:
             text, approximate = shown(part, d)
-            out += (r" \approx " if approximate else " = ") + text
-    return Latex(out)
+            pieces.append((r"\approx" if approximate else "=", text))
+    if not pieces or F.width(head) + max(F.width(text) for _, text in pieces) <= F.BUDGET:
+        return Latex(head + "".join(f" {rel} {text}" for rel, text in pieces))
+    rows = [r"\displaystyle " + head] + [rf"\displaystyle\quad {rel} {text}" for rel, text in pieces]
+    return Latex(F.stacked(rows))
 
 
 def sub(x: Any, d: int) -> Latex:
@@ -162,7 +173,7 @@ def joined(first: str, *rest: tuple[str, str]) -> Latex:
     when they fit the line, else one per row, each row led by its operator (· for a product)."""
     approximate = any(isinstance(p, _Rounded) for p in (first, *(piece for _, piece in rest)))
     inline = first + "".join(INLINE.get(op, f" {op} ") + piece for op, piece in rest)
-    if F.fits(inline):
+    if F.fits(inline, F.BUDGET - 40):
         text = inline
     else:
         text = F.stacked([first] + ["{}" + (op or r"\cdot") + " " + piece for op, piece in rest])

@@ -125,14 +125,15 @@ def softmax_lines(zs: str, a_name: str, z: list, a: list, vector: bool, d: int) 
     exps = [[sympy.exp(E.sym(v)) for v in row] for row in z]
     sums = [sympy.Add(*row) for row in exps]
     if vector:
-        total = Latex(" + ".join(tex(e) for e in exps[0]))
-        lines = [Latex(rf"S = \sum_j e^{{z_j}} = {total} \approx {decimals(sums[0], d)}")]
+        total = " + ".join(tex(e) for e in exps[0]) if sum(E.size(v) for v in z[0]) < 3 * len(z[0]) else ""
+        total = f" = {total}" if total and F.fits(total) else ""
+        lines = [Latex(rf"S = \sum_j e^{{z_j}}{total} \approx {decimals(sums[0], d)}")]
         cells = [[Latex(rf"\frac{{{tex(e)}}}{{S}}")] for e in exps[0]]
         shown = rf"\frac{{e^{{{zs}}}}}{{S}}"
     else:
         lines = [eq(r"\mathbf{s} = \Bigl(\sum_j e^{z_{nj}}\Bigr)_n", [[v] for v in sums], d=d)]
         cells = [[Latex(rf"\frac{{{tex(e)}}}{{s_{{{n}}}}}") for e in row] for n, row in enumerate(exps)]
-        shown = rf"\Bigl(\frac{{e^{{z_{{nj}}}}}}{{s_n}}\Bigr)"
+        shown = r"\Bigl(\frac{e^{z_{nj}}}{s_n}\Bigr)"
     exact = matrix(cells)
     written = rf"{a_name} = \operatorname{{softmax}}({zs}) = {shown}" + (f" = {exact}" if F.fits(exact) else "")
     lines.append(Latex(written + r" \approx " + rounded(E.to_sympy(shaped(a, vector)), d)))

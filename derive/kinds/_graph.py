@@ -17,7 +17,8 @@ ROW_WIDTH = 16.8     # cm of one row of the figure before it wraps to the next
 VALUE_W, OP_W, GAP = 1.1, 0.62, 0.3
 ROW_PITCH = 3.1
 NARROW_OPS = {r"$\times$", "$+$", r"$\sigma$", "CE"}
-TABLE_SIDE = 4       # rows or columns of a value small enough to tabulate
+TABLE_SIDE = 8       # rows or columns of a value small enough to tabulate …
+TABLE_ENTRIES = 16   # … and its numbers
 TABLE_ROWS = 7       # nodes per table (the tables stand one below the other, so a page may break between them)
 TABLE_WIDTH = 330.0  # pt left for the value and gradient columns side by side
 
@@ -75,7 +76,7 @@ def small(x: Any, d: int) -> str:
 
 def _fits_table(x: Any) -> bool:
     """Small enough to write in the table."""
-    return x is None or all(n <= TABLE_SIDE for n in _shape(x))
+    return x is None or (all(n <= TABLE_SIDE for n in _shape(x)) and len(flat(x)) <= TABLE_ENTRIES)
 
 
 def _inline(nodes: list[Val]) -> bool:

@@ -15,6 +15,7 @@ from . import _dense_exact as E
 from . import _dense_num as N
 from . import _dense_steps as D
 from ._dense_given import given_layers, given_numbers
+from ._dense_graph import show_graph
 from . import _layers as L
 from ._backward import backward, step, update
 from ._dense_recompute import recompute
@@ -137,7 +138,7 @@ def _solve(p: Problem) -> Solution:
         S.show_inputs(s, p, layers, back)
     new_w, new_b = update(layers, back, p.fields.learning_rate, decay(p))
     S.show_update(s, p, layers, back, new_w, new_b)
-    S.show_graph(s, p, layers, x, zs, acts, y, classes, back)
+    show_graph(s, p, layers, x, zs, acts, y, classes, back)
     S.answers(s, layers, acts, back, new_w, new_b)
     S.notes(s, layers, zs, back)
     return s
