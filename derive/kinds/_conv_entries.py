@@ -15,7 +15,7 @@ from . import _images as I
 SMALL_OUTPUT = 16       # entries per filter worked out row by row; larger outputs get representative entries
 FIRST_ROW = 4           # entries of the first output row worked in full
 SHOWN_FILTERS = 3       # filters whose entries are worked
-GROUPED_TAPS = 27       # a filter with more weights is worked channel by channel (one entry in full)
+GROUPED_LINES = 3       # an entry whose products take more lines is worked channel by channel (one in full)
 
 
 def worked_cells(p: Problem, oh: int, ow: int, focus: tuple[int, int]) -> list[tuple[int, int]]:
@@ -29,11 +29,6 @@ def worked_cells(p: Problem, oh: int, ow: int, focus: tuple[int, int]) -> list[t
     return cells
 
 
-def taps(f: list) -> int:
-    """The number of weights of a filter (channels × rows × columns)."""
-    return len(f) * len(f[0]) * len(f[0][0])
-
-
 def _seen(p: Problem, x: list, n: int) -> list:
     """The (padded) channels filter n sees: those of its group."""
     return [x[c] for c in C.group_channels(p, n)]
@@ -42,7 +37,7 @@ def _seen(p: Problem, x: list, n: int) -> list:
 def entry_steps(s: Solution, p: Problem, x: list, filters: list, responses: list, focus: tuple[int, int]) -> None:
     """Element-wise products and their sums for chosen entries."""
     oh, ow = len(responses[0]), len(responses[0][0])
-    big = taps(filters[0]) > GROUPED_TAPS
+    big = _long(p, _seen(p, x, 0), filters[0])
     full = focus if big else None
     lines = []
     for i, j in worked_cells(p, oh, ow, focus):
@@ -55,6 +50,12 @@ def entry_steps(s: Solution, p: Problem, x: list, filters: list, responses: list
     s.step("Worked entries", *lines, text=_text(filters[0], big, focus) + rest)
 
 
+def _long(p: Problem, x: list, f: list) -> bool:
+    """True when entry (0, 0)'s products, grouped by kernel row, would take more than GROUPED_LINES lines."""
+    width = sum(I.product_width(terms) for c in range(len(f)) for terms in _products(p, x, f, c, 0, 0))
+    return width > GROUPED_LINES * I.LINE_UNITS
+
+
 def _tag(p: Problem, n: int) -> str:
     """`^{(n)}` with a list of filters, else nothing."""
     return "" if p.fields.kernels is None else f"^{{({n})}}"
@@ -65,6 +66,9 @@ def _text(f: list, big: bool, focus: tuple[int, int]) -> str:
     text = "Each entry is the sum of the element-wise products of the kernel and the window of the input it covers"
     if not big:
         return text + (", grouped by kernel row, channel after channel." if len(f) > 1 else ", grouped by kernel row.")
+    if len(f) == 1:
+        return text + (f". Entry ({focus[0]}, {focus[1]}) is written out in full, grouped by kernel row; the other "
+                       "entries give the sum of each kernel row.")
     return text + (f", over all {len(f)} channels. Entry ({focus[0]}, {focus[1]}) of filter 0 is written out in full, "
                    "channel by channel ($s_c$ is the sum of the products of channel c); the other entries give the "
                    "sum of each channel.")
@@ -77,11 +81,11 @@ def _lhs(p: Problem, tag: str, i: int, j: int) -> str:
 
 def _lines(p: Problem, x: list, f: list, i: int, j: int, z: Any, tag: str, full: bool) -> list[Latex]:
     """One worked entry: grouped by kernel row, channel by channel in full, or by its channel sums."""
-    if taps(f) <= GROUPED_TAPS:
+    if not _long(p, x, f) or (full and len(f) == 1):
         return _grouped(p, x, f, i, j, z, tag)
     if full:
         return _by_channel(p, x, f, i, j, z, tag)
-    return [_channel_sums(p, x, f, i, j, z, tag)]
+    return _partial_sums(p, x, f, i, j, z, tag)
 
 
 def _products(p: Problem, x: list, f: list, c: int, i: int, j: int) -> list[list[tuple[Any, Any]]]:
@@ -102,10 +106,11 @@ def _equals(v: Any) -> str:
     return (r" \approx " if isinstance(shown, Approx) else " = ") + shown
 
 
-def _sum_lines(head: str, values: list, cont: str = r"\quad ") -> list[Latex]:
+def _sum_lines(head: str, values: list, head_width: float | None = None) -> list[Latex]:
     """`head v₀ + v₁ − v₂ …`, wrapped over lines that fit the page."""
     terms = [(str(I.signed(v, first=n == 0)), len(I.plain_text(v)) + 3) for n, v in enumerate(values)]
-    return I.wrap(head, [t for t, _ in terms], [w for _, w in terms], joiner=" ", cont=cont)
+    return I.wrap(head, [t for t, _ in terms], [w for _, w in terms], joiner=" ", cont=r"\quad ",
+                  head_width=head_width)
 
 
 def _grouped(p: Problem, x: list, f: list, i: int, j: int, z: Any, tag: str) -> list[Latex]:
@@ -138,16 +143,21 @@ def _by_channel(p: Problem, x: list, f: list, i: int, j: int, z: Any, tag: str) 
     return lines + total
 
 
-def _channel_sums(p: Problem, x: list, f: list, i: int, j: int, z: Any, tag: str) -> Latex:
-    """y_{i,j} = Σ_c Σ(X_{c, window} ⊙ K_c) = s₀ + s₁ + … = value."""
+def _partial_sums(p: Problem, x: list, f: list, i: int, j: int, z: Any, tag: str) -> list[Latex]:
+    """y_{i,j} = Σ_c Σ(X_{c, window} ⊙ K_c) = s₀ + s₁ + … = value (one sum per channel, or per kernel row)."""
     (sr, sc), (dr, dc), kh, kw = C.strides(p), C.dilations(p), len(f[0]), len(f[0][0])
     xs = r"X^{\text{pad}}" if any(C.pads(p)) else "X"
     rows = _slice_text(i * sr, i * sr + dr * (kh - 1), dr)
     cols = _slice_text(j * sc, j * sc + dc * (kw - 1), dc)
-    window = rf"\sum_c \sum \left({xs}_{{c,\,{rows},\,{cols}}} \odot K{tag}_{{c}}\right)"
-    sums = [sympy.Add(*[a * k for terms in _products(p, x, f, c, i, j) for a, k in terms]) for c in range(len(f))]
-    line = " ".join(I.signed(v, first=n == 0) for n, v in enumerate(sums))
-    return Latex(f"{_lhs(p, tag, i, j)} = {window} = {line}{_equals(z)}")
+    if len(f) > 1:
+        window = rf"\sum_c \sum \left({xs}_{{c,\,{rows},\,{cols}}} \odot K{tag}_{{c}}\right)"
+        sums = [sympy.Add(*[a * k for terms in _products(p, x, f, c, i, j) for a, k in terms]) for c in range(len(f))]
+    else:
+        window = rf"\sum \left({xs}_{{{rows},\,{cols}}} \odot K{tag}\right)"
+        sums = [sympy.Add(*[a * k for a, k in terms]) for terms in _products(p, x, f, 0, i, j)]
+    lines = _sum_lines(f"{_lhs(p, tag, i, j)} = {window} = ", sums, head_width=4)    # display() breaks at its =s
+    lines[-1] = Latex(lines[-1] + _equals(z))
+    return lines
 
 
 def _slice_text(first: int, last: int, step: int) -> str:

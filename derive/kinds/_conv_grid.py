@@ -197,8 +197,15 @@ def _as_written(m: list, raw: list) -> Latex:
 
 
 def _small(m: list) -> bool:
-    """True when a matrix is shown as a matrix on the sheet (not as rows of text)."""
-    return len(m) <= MATRIX_ROWS and len(m[0]) <= MATRIX_COLUMNS
+    """True when a matrix may be shown as a matrix on the sheet (not as rows of text), if it fits the line."""
+    return len(m) <= MATRIX_ROWS and len(m[0]) <= 2 * MATRIX_COLUMNS
+
+
+def _as_text(label: str, value: list, raw: list, word: str) -> list[tuple[str, Any]]:
+    """The sheet's rows of text for each matrix of a stack (too large to be set as matrices)."""
+    if len(value) == 1:
+        return given_entries(label, value[0], raw[0])
+    return [e for k, (m, r) in enumerate(zip(value, raw)) for e in given_entries(f"{label}, {word} {k}", m, r)]
 
 
 def sheet_stack(label: str, value: list, raw: Any, word: str) -> list[tuple[str, Any]]:
@@ -207,10 +214,10 @@ def sheet_stack(label: str, value: list, raw: Any, word: str) -> list[tuple[str,
     if I.depth(value) == 2:
         value, raw = [value], [raw]
     if not all(_small(m) for m in value):
-        return [e for k, (m, r) in enumerate(zip(value, raw)) for e in given_entries(f"{label}[{k}]", m, r)]
+        return _as_text(label, value, raw, word)
     mats = [_as_written(m, r) for m, r in zip(value, raw)]
     if any(matrix_units(m) > LINE for m in mats):
-        return [e for k, (m, r) in enumerate(zip(value, raw)) for e in given_entries(f"{label}[{k}]", m, r)]
+        return _as_text(label, value, raw, word)
     if len(mats) == 1:
         return [(label, mats[0])]
     groups = pack([labelled(f"{word} {k}", m) for k, m in enumerate(mats)], LINE - units(label) - 4)

@@ -30,11 +30,16 @@ def rest_text(word: str, total: int, limit: int) -> str:
     return f" ({G.span_text(word, first, total - 1)} likewise)" if first < total else ""
 
 
+def rest_sentence(word: str, total: int, limit: int) -> str:
+    """` Filters 3 to 5 likewise.`, ` Filter 3 likewise.` or nothing, for the items not written out."""
+    first = shown(total, limit)
+    return f" {G.span_text(word, first, total - 1).capitalize()} likewise." if first < total else ""
+
+
 def value_lines(lhs: str, m: list, digits: int) -> list[Latex]:
-    """`lhs = M` (a wide matrix in blocks of columns) for rational values, else the exact chain with ≈ decimals."""
-    if all(isinstance(v, (int, sympy.Rational)) for v in I.flat(m)):
-        return G.matrix_lines(lhs, m, digits)
-    return [chain(Latex(lhs), m, approx_digits=digits)]
+    """`lhs = M` (a wide matrix in blocks of columns); `lhs ≈ M` in decimals for values with exp (the answers are
+    exact)."""
+    return G.matrix_lines(lhs, m, digits)
 FIGURE_SIDE = 12        # largest padded image (rows or columns) drawn as a figure
 
 
@@ -118,8 +123,8 @@ def flip_step(s: Solution, p: Problem, filters: list) -> None:
     s.step("Flip the kernel (true convolution)", *lines,
            text="flip: true asks for true convolution: the kernel is rotated by 180° (rows and columns reversed), "
                 "then slid over the image exactly as in cross-correlation"
-                + (" (one matrix per channel, each rotated)" if several else "")
-                + rest_text("filter", len(filters), SHOWN_FILTERS) + ".")
+                + (" (one matrix per channel, each rotated)." if several else ".")
+                + rest_sentence("filter", len(filters), SHOWN_FILTERS))
 
 
 def _kname(p: Problem, n: int, c: int, n_channels: int, flipped: bool = False) -> str:
@@ -238,8 +243,12 @@ def output_step(s: Solution, p: Problem, outputs: list, oh: int, ow: int) -> Non
             f"{G.span_text('filter', count, n_filters - 1)} {'is' if count == n_filters - 1 else 'are'} in the "
             "answers." if count < n_filters else "")
     biased = p.fields.activation == "linear" and any(b != 0 for b in C.biases(p))
+    above = 0 if p.fields.activation == "linear" else shown(n_filters, SHOWN_FILTERS)   # written with the activation
+    if above:
+        rest = (" It is written above, after the activation." if single else
+                f" {_outputs_text(above)} written above, after the activation.") + rest
     lines = []
-    for n, (y, b) in enumerate(zip(outputs[:count], C.biases(p))):
+    for n, (y, b) in list(enumerate(zip(outputs[:count], C.biases(p))))[above:]:
         tag = "" if single else f"_{{{n}}}"
         lines += value_lines(f"Y{tag}" + (f" = R{tag}" + (f" + {I.paren(b)}" if b != 0 else "") if biased else ""),
                              y, p.digits)
@@ -248,6 +257,11 @@ def output_step(s: Solution, p: Problem, outputs: list, oh: int, ow: int) -> Non
            text=text + f"{'The output is' if single else 'Each filter gives one output matrix,'} "
                 f"{oh}×{ow}" + ("." if single else f"; {n_filters} filters give an output of shape "
                                                     f"[{n_filters}, {oh}, {ow}].") + rest)
+
+
+def _outputs_text(count: int) -> str:
+    """`Y_0 is`, `Y_0 to Y_2 are`: the outputs already written."""
+    return "$Y_0$ is" if count == 1 else f"$Y_0$ to $Y_{count - 1}$ are"
 
 
 def notes(s: Solution, p: Problem, filters: list, responses: list, biases: list) -> None:

@@ -146,9 +146,9 @@ def signed(v: Any, first: bool) -> str:
 
 
 def wrap(head: str, pieces: list[str], widths: list[float], joiner: str = " + ",
-         cont: str = r"\quad + ") -> list[Latex]:
+         cont: str = r"\quad + ", head_width: float | None = None) -> list[Latex]:
     """Pack pieces into display lines of about LINE_UNITS digit widths (continuation lines start with `cont`)."""
-    lines, current, used = [], head, len(head) * 0.8
+    lines, current, used = [], head, len(head) * 0.8 if head_width is None else head_width
     for n, (piece, w) in enumerate(zip(pieces, widths)):
         if n and used + w > LINE_UNITS:
             lines.append(Latex(current))

@@ -740,3 +740,20 @@ def test_a_matrix_wider_than_the_page_is_set_in_blocks_of_columns():
     lines = R.matrix_lines("Y", wide, 4)
     assert len(lines) >= 2 and all(R.matrix_units(line) <= R.LINE for line in lines)
     assert r"\text{columns 0 to" in lines[0]
+
+
+def test_an_output_after_an_activation_is_written_once():
+    s = derive.conv2d(_channels(2, 4), kernels=[[[[1, 0], [0, -1]]] * 2] * 5, bias=[1, -1, 0.5, 0, 2],
+                      activation="sigmoid")
+    act, out = _titled(s, "Bias and activation"), _titled(s, "The output")
+    assert sum(line.startswith("Y_{") for line in act.math) == 3
+    assert [line.split(" ")[0] for line in out.math] == ["Y_{3}", "Y_{4}"]
+    assert "$Y_0$ to $Y_2$ are written above, after the activation." in out.text
+    assert act.math[1].startswith(r"Y_{0} = \sigma(Z_{0}) \approx \begin{bmatrix}0.")    # decimals, not e^{…}
+
+
+def test_a_wide_image_on_the_sheet_is_a_matrix_per_channel_when_it_fits():
+    problem = derive.load("tests/layout_specs/conv_wide.yaml").problems[0]
+    given = dict(CONV.given(problem))
+    assert [label for label in given if label.startswith("image")] == [f"image, channel {c}" for c in range(3)]
+    assert given["image, channel 0"].startswith(r"\begin{bmatrix}0.03 & 1.36 & 1.22")
