@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -46,7 +47,8 @@ def marked_tex(report: Report) -> str:
     """The LaTeX of the marked copy: every given number beside the key, wrong ones in red with the slip."""
     problems = [{"id": p.id, "title": p.title, "rows": _rows(p)} for p in report.problems]
     return environment().get_template("check.tex.j2").render(
-        answers=report.answers, spec=report.spec, title=report.title, min_digits=report.rule.min_digits,
+        answers=breakable(report.answers), spec=breakable(report.spec), title=report.title,
+        min_digits=report.rule.min_digits,
         rtol=_plain(report.rule.rtol), right=report.right, wrong=report.wrong, carried=report.carried,
         problems=problems)
 
@@ -76,7 +78,13 @@ def _row(m: Mark, digits: int) -> dict[str, Any]:
         note = (note + "; " if note else "") + f"follows from your {m.carried} (carried)"
     if m.slip:
         note = (note + "; " if note else "") + "slip: " + m.slip
-    return {"label": m.label(), "given": given, "expected": expected, "exact": exact, "ok": m.ok, "note": note}
+    return {"label": breakable(m.label()), "given": given, "expected": expected, "exact": exact, "ok": m.ok, "note": note}
+
+
+def breakable(words: str) -> Latex:
+    """An answer label or a file name that may break after a dot, a slash or before a bracket (no spaces in it)."""
+    pieces = re.split(r"(?<=[./])|(?=\[)", words)
+    return Latex(r"\allowbreak{}".join(escape(piece) for piece in pieces))
 
 
 def _expected(m: Mark, digits: int) -> tuple[Latex, Latex | None]:
