@@ -82,8 +82,8 @@ def _row(m: Mark, digits: int) -> dict[str, Any]:
 
 
 def breakable(words: str) -> Latex:
-    """An answer label or a file name that may break after a dot, a slash or before a bracket (no spaces in it)."""
-    pieces = re.split(r"(?<=[./])|(?=\[)", words)
+    """An answer label or a file name that may break after a dot, slash, underscore or hyphen, or before a bracket."""
+    pieces = re.split(r"(?<=[./_-])|(?=\[)", words)
     return Latex(r"\allowbreak{}".join(escape(piece) for piece in pieces))
 
 
