@@ -8,13 +8,15 @@ import sympy
 
 from .. import fields as F
 from ..kind import AnswerSpec, Kind, delegate
-from ..latex import Latex, chain, decimals, matrix, tex
+from ..latex import Approx, Latex, chain, decimal, decimals, matrix, tex
 from ..problem import Problem
 from ..slipkit import Answers, Slip, Variant, mapped
 from ..solution import Solution
 
-SUM = sympy.Symbol("S")
 SHOWN_ROWS = 3   # rows of a batch worked in full; the rest follow the same rule
+NAMED_SUM = 4    # past this many classes, the key writes the loss and gradient with the sum named S
+SUM_SHOWN = 8    # terms of a sum of exponentials written out; past it the middle ones are elided
+TERM_SLIPS = 6   # classes past which only a few terms' omission is tried (the first, the last, the largest, …)
 
 
 def _target(value: Any, ctx: F.Ctx) -> int | list[int]:
@@ -60,6 +62,22 @@ def _shape_like(p: Problem, rows: list[list]) -> list:
     return rows if isinstance(p.fields.logits[0], list) else rows[0]
 
 
+def _named(p: Problem) -> bool:
+    """True when the exact values are too long to print: the key writes them with the sum named S."""
+    return len(_rows(p)[0]) > NAMED_SUM
+
+
+def _sum_tex(exps: list) -> Latex:
+    """e^{z_0} + e^{z_1} + … written out, the middle elided past SUM_SHOWN terms (the key may elide, §15)."""
+    shown = exps if len(exps) <= SUM_SHOWN else exps[:4] + [None] + exps[-2:]
+    return Latex(" + ".join(r"\cdots" if e is None else tex(e) for e in shown))
+
+
+def _over_t(T: sympy.Basic) -> str:
+    """`/T` in an exponent when the temperature is not 1."""
+    return "/T" if T != 1 else ""
+
+
 def solve(p: Problem) -> Solution:
     """Exponentiate, sum, divide; then −log p_y and (p − y)/(N·T)."""
     s = Solution(p)
@@ -72,69 +90,134 @@ def solve(p: Problem) -> Solution:
            text="Append a softmax layer to the last layer's scores (logits). Exponentiating makes every score "
                 "positive while keeping their order; dividing by the sum makes them add up to 1. "
                 + (f"The temperature is $T = {tex(T)}$." if T != 1 else "The temperature is $T = 1$."))
-    probs = []
+    probs, totals = [], []
     for n, row in enumerate(scaled):
         exps = [sympy.exp(z) for z in row]
         total = sympy.Add(*exps, evaluate=True)
         probs.append([e / total for e in exps])
+        totals.append(total)
         if sympy.Add(*exps) != total or any(q * total != e for q, e in zip(probs[-1], exps)):
             raise AssertionError(f"{p.id}: probabilities of row {n} do not sum to 1")
         if n < SHOWN_ROWS:
-            tag = f" (row {n})" if batch else ""
-            lines = []
-            if T != 1:
-                lines.append(chain(Latex(r"\mathbf{z}/T"), Latex(matrix(rows[n]) + "/" + tex(T)), row))
-            lines.append(chain(Latex(r"e^{\mathbf{z}" + ("/T" if T != 1 else "") + "}"), exps, approx_digits=d))
-            lines.append(chain(Latex(r"S = \sum_j e^{z_j" + ("/T" if T != 1 else "") + "}"),
-                               Latex(" + ".join(tex(e) for e in exps)), approx_digits=None)
-                         + Latex(r" \approx " + decimals(total, d)))
-            over_s = [e / SUM for e in exps]
-            lines.append(chain(Latex(r"\mathbf{p} = e^{\mathbf{z}" + ("/T" if T != 1 else "") + "}/S"),
-                               over_s) + Latex(r" \approx " + decimals(probs[-1], d)))
-            s.step("Exponentiate, sum, divide" + tag, *lines)
+            s.step("Exponentiate, sum, divide" + (f" (row {n})" if batch else ""),
+                   *_probability_lines(p, rows[n], exps, total, probs[-1], f"S_{n}" if batch else "S"))
     if len(rows) > SHOWN_ROWS:
         s.step(f"Rows {SHOWN_ROWS} to {len(rows) - 1}", text="The same rule, row by row, gives the matrix below.")
-    s.answer("probabilities", _shape_like(p, probs), symbol=r"\mathbf{p}")
+    shown = _shape_like(p, probs)
+    s.answer("probabilities", shown, symbol=r"\mathbf{p}",
+             display=_with_sum(p, Latex(r"e^{\mathbf{z}%s}/S%s" % (_over_t(T), "_n" if batch else "")), shown)
+             if _named(p) else None)
     s.check("Each row of probabilities sums to 1 exactly." if batch else "The probabilities sum to 1 exactly.")
     if p.fields.target is not None:
-        _loss(s, p, scaled, probs)
+        _loss(s, p, scaled, probs, totals)
     return s
 
 
-def _loss(s: Solution, p: Problem, scaled: list[list], probs: list[list]) -> None:
+def _probability_lines(p: Problem, row: list, exps: list, total: sympy.Basic, probs: list,
+                       name: str = "S") -> list[Latex]:
+    """e^z, their sum S (S_n in row n of a batch), and p = e^z/S for one row."""
+    d, T = p.digits, p.fields.temperature
+    lines = []
+    if T != 1:
+        lines.append(chain(Latex(r"\mathbf{z}/T"), Latex(matrix(row) + "/" + tex(T)), [z / T for z in row]))
+    lines.append(chain(Latex(r"e^{\mathbf{z}" + _over_t(T) + "}"), exps, approx_digits=d))
+    lines.append(chain(Latex(name + r" = \sum_j e^{z_j" + _over_t(T) + "}"), _sum_tex(exps), approx_digits=None)
+                 + Latex(r" \approx " + decimals(total, d)))
+    lines.append(chain(Latex(r"\mathbf{p} = e^{\mathbf{z}" + _over_t(T) + "}/" + name),
+                       [e / sympy.Symbol(name) for e in exps])
+                 + Latex(r" \approx " + decimals(probs, d)))
+    return lines
+
+
+def _with_sum(p: Problem, named: Latex, value: Any, totals: list | None = None) -> Latex:
+    """`e^z/S ≈ [decimals]`: an answer with the sum named; with `totals` (one row), S and its decimal after it."""
+    d = p.digits
+    out = named + r" \approx " + (decimals(value, d) if isinstance(value, list) else decimal(value, d))
+    if totals is None or len(totals) > 1:
+        return Latex(out)
+    return Latex(out + r",\quad {S = \textstyle\sum_j e^{z_j%s} \approx %s}" % (_over_t(p.fields.temperature),
+                                                                               decimal(totals[0], d)))
+
+
+def _loss(s: Solution, p: Problem, scaled: list[list], probs: list[list], totals: list) -> None:
     """Cross-entropy (natural log, mean over rows) and its gradient (p − y)/(N·T)."""
     d, T = p.digits, p.fields.temperature
     targets = p.fields.target if isinstance(p.fields.target, list) else [p.fields.target]
     n_rows = len(probs)
-    terms = [sympy.log(sympy.Add(*[sympy.exp(z) for z in row])) - row[t] for row, t in zip(scaled, targets)]
+    terms = [sympy.log(total) - row[t] for row, t, total in zip(scaled, targets, totals)]
     loss = sympy.Add(*terms) / n_rows
+    named = _named_loss(p, scaled, targets) if _named(p) else None
     if n_rows == 1:
         y = targets[0]
         s.step("Cross-entropy loss",
                chain(Latex(r"\mathcal{L} = -\log p_{y}"), Latex(rf"-\log p_{{{y}}}"),
-                     Latex(r"\log S - z_{%d}%s" % (y, "/T" if T != 1 else "")), loss, approx_digits=d),
+                     Latex(r"\log S - z_{%d}%s" % (y, _over_t(T))), named or loss, approx_digits=d)
+               + (Latex(r" \approx " + decimal(loss, d)) if named else ""),
                text=f"The target class is $y = {y}$ (classes are numbered from 0); the natural logarithm is used.")
     else:
         s.step("Cross-entropy loss, mean over the rows",
                chain(Latex(r"\mathcal{L} = \frac{1}{N}\sum_n -\log p_{n, y_n}"),
-                     Latex(r"\frac{1}{%d}\left(%s\right)" % (n_rows, " + ".join(
-                         rf"-\log p_{{{n},{t}}}" for n, t in enumerate(targets)))), loss, approx_digits=d),
+                     Latex(r"\frac{1}{%d}\left(%s\right)" % (n_rows, " ".join(
+                         rf"-\log p_{{{n},{t}}}" for n, t in enumerate(targets)))), named or loss, approx_digits=d)
+               + (Latex(r" \approx " + decimal(loss, d)) if named else ""),
                text="Targets (0-based class indices): " + ", ".join(str(t) for t in targets) + ".")
-    grads = []
-    for row, t in zip(probs, targets):
-        grads.append([(pk - (1 if k == t else 0)) / (n_rows * T) for k, pk in enumerate(row)])
-    scale = "" if n_rows == 1 and T == 1 else r"\frac{1}{%s}" % (
-        f"{n_rows}" + (r" \cdot " + tex(T) if T != 1 else "") if n_rows > 1 else tex(T))
-    s.step("Gradient of the loss with respect to the logits",
-           chain(Latex(r"\frac{\partial \mathcal{L}}{\partial \mathbf{z}} = " + scale + r"(\mathbf{p} - \mathbf{y})"),
-                 _shape_like(p, grads) if n_rows <= SHOWN_ROWS else matrix(_shape_like(p, grads)),
-                 approx_digits=d),
+    grads = [[(pk - (1 if k == t else 0)) / (n_rows * T) for k, pk in enumerate(row)]
+             for row, t in zip(probs, targets)]
+    _gradient_step(s, p, _shape_like(p, grads), n_rows)
+    s.answer("loss", loss, symbol=r"\mathcal{L}", display=_with_sum(p, named, loss, totals) if named else None)
+    s.answer("grad_logits", _shape_like(p, grads), symbol=r"\partial\mathcal{L}/\partial\mathbf{z}",
+             display=_with_sum(p, _named_gradient(p, n_rows), _shape_like(p, grads))
+             if _named(p) else None)
+    s.check("Each row of the gradient sums to 0, as it must (probabilities minus a one-hot vector).")
+
+
+def _named_loss(p: Problem, scaled: list[list], targets: list[int]) -> Latex:
+    """log S − z_y with the number z_y/T written (one row), or the mean of log S_n − z_{n,y_n} (a batch)."""
+    if len(scaled) == 1:
+        return Latex(r"\log S" + _minus(scaled[0][targets[0]]))
+    if len(scaled) <= SHOWN_ROWS:
+        return Latex(r"\frac{1}{%d}\left(%s\right)" % (len(scaled), " + ".join(
+            rf"\log S_{n}" + _minus(row[t]) for n, (row, t) in enumerate(zip(scaled, targets)))))
+    return Latex(r"\frac{1}{%d}\sum_n \left(\log S_n - z_{n, y_n}%s\right)" % (len(scaled),
+                                                                             _over_t(p.fields.temperature)))
+
+
+def _minus(z: sympy.Basic) -> str:
+    """` - 1.5` or ` + 0.25`: a number subtracted, its sign folded in."""
+    return (" - " if z >= 0 else " + ") + tex(abs(z))
+
+
+def _scale(p: Problem, n_rows: int) -> str:
+    """1/(N·T) before p − y, or nothing when it is 1."""
+    T = p.fields.temperature
+    if n_rows == 1 and T == 1:
+        return ""
+    return r"\frac{1}{%s}" % (f"{n_rows}" + (r" \cdot " + tex(T) if T != 1 else "") if n_rows > 1 else tex(T))
+
+
+def _named_gradient(p: Problem, n_rows: int) -> Latex:
+    """(1/(N·T))·(e^z/S − y), the sum named."""
+    inner = r"e^{\mathbf{z}%s}/S%s - \mathbf{y}" % (_over_t(p.fields.temperature), "_n" if n_rows > 1 else "")
+    scale = _scale(p, n_rows)
+    return Latex(scale + (r"\left(%s\right)" % inner if scale else inner))
+
+
+def _gradient_step(s: Solution, p: Problem, grads: list, n_rows: int) -> None:
+    """∂L/∂z = (p − y)/(N·T), its values (decimals only when the sum is named)."""
+    d = p.digits
+    lhs = Latex(r"\frac{\partial \mathcal{L}}{\partial \mathbf{z}} = " + _scale(p, n_rows) + r"(\mathbf{p} - \mathbf{y})")
+    if _named(p):
+        lines = [chain(lhs, _named_gradient(p, n_rows)) + Latex(r" \approx " + decimals(grads, d))]
+        if not isinstance(p.fields.target, list):
+            y = p.fields.target
+            lines.append(chain(Latex(r"\frac{\partial \mathcal{L}}{\partial z_{%d}}" % y),
+                               Latex(_scale(p, 1) + r"(p_{%d} - 1)" % y), Approx(decimal(grads[y], d))))
+    else:
+        lines = [chain(lhs, grads if n_rows <= SHOWN_ROWS else matrix(grads), approx_digits=d)]
+    s.step("Gradient of the loss with respect to the logits", *lines,
            text="$\\mathbf{y}$ is the one-hot vector of the target" + (" in each row" if n_rows > 1 else "")
                 + ("; the mean over rows divides by $N$" if n_rows > 1 else "")
-                + ("; the temperature divides once more by $T$" if T != 1 else "") + ".")
-    s.answer("loss", loss, symbol=r"\mathcal{L}")
-    s.answer("grad_logits", _shape_like(p, grads), symbol=r"\partial\mathcal{L}/\partial\mathbf{z}")
-    s.check("Each row of the gradient sums to 0, as it must (probabilities minus a one-hot vector).")
+                + ("; the temperature divides once more by $T$" if p.fields.temperature != 1 else "") + ".")
 
 
 def recompute(p: Problem) -> dict[str, Any]:
@@ -192,7 +275,19 @@ def missing_exp_term(p: Problem, answers: Answers) -> list[Variant]:
             return {"probabilities": _shape_like(p, out)}
         return transform
     return [Variant(f"a missing term in a sum: e^(z_{j}) left out of the denominator Σ e^(z_j)",
-                    transform=without(j)) for j in range(classes)]
+                    transform=without(j)) for j in _likely_terms(p)]
+
+
+def _likely_terms(p: Problem) -> list[int]:
+    """The classes whose e^z a student might leave out: all of a few; of many, the first, the last, the target(s)
+    and each row's largest (trying every one of 512 classes would take minutes and find nothing more likely)."""
+    rows = _rows(p)
+    classes = len(rows[0])
+    if classes <= TERM_SLIPS:
+        return list(range(classes))
+    targets = p.fields.target if isinstance(p.fields.target, list) else [p.fields.target]
+    largest = [max(range(classes), key=row.__getitem__) for row in rows]
+    return sorted({0, classes - 1, *largest, *(t for t in targets if t is not None)})
 
 
 def sum_for_mean(p: Problem, answers: Answers) -> list[Variant]:

@@ -67,3 +67,39 @@ def test_matrix_needs_one_target_per_row():
 def test_temperature_must_be_positive():
     with pytest.raises(derive.SpecError, match="problem.temperature: must be positive, got 0"):
         derive.softmax([1, 2], temperature=0)
+
+
+def _logits(n: int) -> list[float]:
+    return [round(3 * math.sin(1.7 * k), 2) for k in range(n)]
+
+
+def test_many_classes_write_the_loss_and_gradient_with_the_sum_named():
+    """512 logits (SPEC §15): the key names the 512-term sum S instead of printing it in every answer."""
+    s = derive.softmax(_logits(512), target=137)
+    shown = {a.name: a.display for a in s.answer_list}
+    assert shown["loss"].startswith(r"\log S") and r"\approx" in shown["loss"]
+    assert "/S" in shown["grad_logits"] and "/S" in shown["probabilities"]
+    assert max(len(line) for line in s.to_latex().splitlines()) < 2500
+    assert s.answers["loss"].has(sympy.log)                   # the answer itself stays exact
+    assert r"\frac{\partial \mathcal{L}}{\partial z_{137}}" in s.to_latex()   # the target's entry, never elided
+
+
+def test_few_classes_keep_the_exact_values_in_the_answers():
+    s = derive.softmax([2.0, 1.0, 0.1], target=0)
+    assert all(a.display is None for a in s.answer_list)
+
+
+def test_a_batch_names_one_sum_per_row_and_never_adds_a_negative():
+    s = derive.softmax([[1, 2, 3, 4, 5, 6], [0.5, -1, 2, 0, 0, 1]], target=[2, 0], temperature=2)
+    tex = s.to_latex()
+    assert r"S_1 = \sum_j" in tex and r"\log S_0 - 1.5 + \log S_1 - 0.25" in tex
+    assert "+ -" not in tex
+
+
+def test_a_missing_term_is_tried_for_a_few_classes_only():
+    """Checking 512 wrong probabilities must not try 512 denominators (it took minutes)."""
+    from derive.kinds.softmax import missing_exp_term
+    s = derive.softmax(_logits(512), target=137)
+    assert 3 <= len(missing_exp_term(s.problem, s.answers)) <= 5
+    small = derive.softmax([1, 2, 3])
+    assert len(missing_exp_term(small.problem, small.answers)) == 3
