@@ -631,3 +631,68 @@ def test_new_slips_are_named(slip, loss, answer, variant):
     assert bad and all(slip in m.slip_names and m.slip.startswith(chosen.words) for m in bad)
     right = check(sheet, {"p": {answer: written(trials.solution.answers[answer])}}).problems[0].marks
     assert all(m.ok and m.slip is None for m in right)
+
+
+# ---- a readable key (SPEC §15) -------------------------------------------------------------------------------------
+
+def deep_spec():
+    """tests/layout_specs/backprop_deep.yaml: 4 layers, a batch of 8, drawn weights."""
+    return derive.load(Path(__file__).parents[1] / "layout_specs" / "backprop_deep.yaml").problems[0]
+
+
+def test_a_single_layer_names_its_gradients_and_updates_w1():
+    s = derive.backprop([[1, 2], [3, 4]], [1, 2], [{"weights": [[0.5, -0.25]], "bias": [0.1]}], loss="mse",
+                        learning_rate=0.1)
+    names = {a.name: a.symbol for a in s.answer_list}
+    assert names["weights"] == "W^{[1]}" and names["grad_weights"] == r"\partial\mathcal{L}/\partial W^{[1]}"
+    assert names["updated_biases"] == r"\mathbf{b}^{[1]}_{\text{new}}"
+    assert not any(r"\dots" in symbol for symbol in names.values())
+
+
+def test_the_weight_gradient_writes_delta_transposed_as_a_tall_matrix():
+    """Δᵀ of a batch of 8 is written as the 8-row Δ with ⊤, not as an 8-column matrix as wide as the page."""
+    from derive.engine import solve
+    s = solve(deep_spec())
+    line = next(m for step in s.steps if step.title == "Backward: layer 4" for m in step.math
+                if m.startswith(r"\frac{\partial\mathcal{L}}{\partial W^{[4]}}"))
+    delta_t = line.split(r"\end{bmatrix}^{\top}")[0].rsplit(r"\begin{bmatrix}", 1)[1]
+    assert delta_t.count(r"\\") == 7 and delta_t.split(r"\\")[0].count("&") == 1      # 8 rows, 2 columns
+
+
+def test_the_graph_lists_only_values_small_enough_to_read():
+    from derive.engine import solve
+    s = solve(deep_spec())
+    graph = next(step for step in s.steps if step.title == "The computational graph")
+    assert "in the steps" not in graph.figure
+    tables = graph.figure.split(r"\begin{tabular}")[1:]
+    assert tables and all(t.count(r"\\[7pt]") <= 7 for t in tables)
+    assert "$X$" in graph.text and "steps above" in graph.text
+
+
+def test_an_exact_rational_result_is_written_once():
+    """A result with long rationals is `≈ decimals` once, not `= decimals ≈ the same decimals again`."""
+    from derive.kinds import _dense_show as D
+    third = sympy.Rational(10000, 30001)            # a denominator of 5 digits: a decimal with ≈ (SPEC §15)
+    line = D.eq("W", [[third, sympy.Rational(1, 2)]], d=4)
+    assert line == r"W \approx \begin{bmatrix}0.3333 & 0.5\end{bmatrix}"
+
+
+def test_weight_decay_takes_eta_lambda_times_the_weights_off():
+    s = derive.backprop([[1, 2]], [1], [{"weights": [[0.5, -0.5]], "bias": [1]}], loss="mse", learning_rate=0.5,
+                        weight_decay=0.1)
+    update = next(step for step in s.steps if step.title == "Gradient-descent update")
+    assert r"- 0.5\begin{bmatrix}" in update.math[0] and r"- 0.05\begin{bmatrix}0.5 & -0.5\end{bmatrix}" in update.math[0]
+
+
+def test_the_deep_question_sheet_gives_every_drawn_number():
+    p = deep_spec()
+    given = dict(p.definition.given(p))
+    from derive.kinds import _layers as L
+    for layer in L.resolve(p, 3):
+        k = layer.index + 1
+        rows = [" & ".join(repr(float(v)).removesuffix(".0") for v in row) for row in layer.weights]
+        assert given[f"W[{k}], drawn (units × inputs)"] == r"\begin{bmatrix}" + r" \\ ".join(rows) + r"\end{bmatrix}"
+        assert given[f"b[{k}], drawn"] == r"\begin{bmatrix}" + " & ".join(
+            repr(float(v)).removesuffix(".0") for v in layer.bias) + r"\end{bmatrix}"
+    assert given["inputs"].startswith(r"\begin{bmatrix}0.59 & 0.05 & -1.1 \\ -1.13")
+    assert not any("random" in f"{k} {v}" for k, v in given.items())

@@ -294,3 +294,94 @@ def test_a_carried_sum_that_cancels_exactly_is_a_kink():
     assert s.answers["pre_activations"][1][0][0] > 0 and "pre_activations" in s.approximate
     assert s.answers["pre_activations"][2][0][0] == 0
     assert s.answers["output"] == [[0]]
+
+
+# ---- a readable key and question sheet (SPEC §15) -----------------------------------------------------------------
+
+TWELVE = [{"weights": [[0.5, -1], [1, 0.5]], "bias": [0.1, -0.2], "activation": "tanh"},
+          {"weights": [[1, -1], [0.5, 0.25]], "bias": [0.2, 0.1], "activation": "sigmoid"}]   # 12 parameters
+
+
+def box(s):
+    """Each answer as the answers box writes it (name → LaTeX)."""
+    from derive.render import answer_line, display
+    return {a.name: display(answer_line(a, s.problem.digits)) for a in s.answer_list}
+
+
+def symbols(s):
+    return {a.name: a.symbol for a in s.answer_list}
+
+
+def test_a_single_layer_is_named_w1_not_a_list_of_layers():
+    s = derive.forward([1, -1], [{"weights": [[1, 2]], "bias": [0.5]}])
+    assert symbols(s) == {"weights": "W^{[1]}", "biases": r"\mathbf{b}^{[1]}", "pre_activations": r"\mathbf{z}^{[1]}",
+                          "activations": r"\mathbf{a}^{[1]}", "output": r"\hat{\mathbf{y}}"}
+    two = derive.forward([[1, -1]], TWELVE)
+    assert symbols(two)["weights"] == "W^{[1]}, W^{[2]}" and symbols(two)["pre_activations"] == "Z^{[1]}, Z^{[2]}"
+    five = derive.forward([1], [{"weights": [[1]]}] * 5)
+    assert symbols(five)["activations"] == r"\mathbf{a}^{[1]}, \dots, \mathbf{a}^{[5]}"
+
+
+def test_biases_are_one_vector_per_layer_never_one_matrix():
+    s = derive.forward([1, -1], [{"weights": [[1, 2], [3, -4]], "bias": [0.5, -1]},
+                                 {"weights": [[1, 1], [2, 0]], "bias": [0.25, 2]}])
+    biases = box(s)["biases"]
+    assert r"\begin{bmatrix}0.5 & -1\end{bmatrix}" in biases and r"\begin{bmatrix}0.25 & 2\end{bmatrix}" in biases
+    assert r"0.5 & -1 \\ 0.25 & 2" not in biases
+
+
+def test_a_small_net_shows_its_values_not_placeholder_dots():
+    """A 12-parameter tanh/sigmoid net: every answer shows its value (exact while readable, else ≈ its decimals),
+    never `= … ≈`."""
+    s = derive.forward([[0.5, -1], [1, 2]], TWELVE)
+    lines = box(s)
+    assert not any(r"\ldots" in line for line in lines.values()), lines
+    assert r"\tanh" in lines["pre_activations"]       # the second layer's z is short enough to read exactly
+    for a in s.answer_list:
+        assert a.display is None or r"\ldots" not in a.display
+
+
+def test_a_value_shown_by_its_decimals_is_written_approx_value():
+    """A carried answer's box value is `≈ decimals` (the box joins it to the symbol), never `= … ≈ decimals`."""
+    x, layers = deep_tanh(width=6, depth=3)
+    s = derive.forward(x, layers)
+    output = next(a for a in s.answer_list if a.name == "output")
+    assert output.approximate and output.display.startswith(r"\approx ") and r"\ldots" not in output.display
+
+
+def test_question_sheet_shows_drawn_weights_and_their_layout():
+    sheet = derive.load(Path(__file__).parents[2] / "problems" / "worksheet.yaml")
+    q2 = next(p for p in sheet.problems if p.id == "q2")
+    from derive.kinds import _layers as L
+    given = dict(q2.definition.given(q2))
+    text = " ".join(f"{k} {v}" for k, v in given.items())
+    assert "random" not in text
+    assert given["input"] == r"\begin{bmatrix}0.5 & -1.0\end{bmatrix}"        # as written
+    for layer in L.resolve(q2, 2):
+        k = layer.index + 1
+        rows = [" & ".join(repr(float(v)).removesuffix(".0") for v in row) for row in layer.weights]
+        assert given[f"W[{k}], drawn (units × inputs)"] == r"\begin{bmatrix}" + r" \\ ".join(rows) + r"\end{bmatrix}"
+
+
+def test_question_sheet_says_an_in_out_matrix_is_shown_as_given():
+    p = derive.engine.as_problem({"id": "f", "kind": "forward", "input": [1, 2, 3],
+                                  "layers": [{"weights": [[1, 0.5], [0, 1], [-1, 2]], "layout": "in_out"}]})
+    given = dict(p.definition.given(p))
+    assert given["W[1] transposed, as given (inputs × units, layout: in_out)"] == \
+        r"\begin{bmatrix}1 & 0.5 \\ 0 & 1 \\ -1 & 2\end{bmatrix}"     # as given: 3 × 2, not W = 2 × 3
+
+
+def test_question_sheet_tex_holds_every_number_as_written(cli, spec_file, tmp_path):
+    spec = spec_file("title: T\nproblems:\n  - id: f\n    kind: forward\n    input: [[0.50, -1.0], [1e-1, 2.25]]\n"
+                     "    init: {distribution: normal, std: 0.5, decimals: 3}\n    layers:\n"
+                     "      - {units: 3, weights: random, bias: random, activation: leaky_relu, slope: 0.10}\n"
+                     "      - {weights: [[1.0, 0.5], [0, 1], [-1, 2.50]], layout: in_out, bias: [1, -1.50]}\n")
+    assert cli("build", spec, "--no-pdf", "--questions", "-o", tmp_path).code == 0
+    sheet = (tmp_path / "spec-questions.tex").read_text().split(r"\begin{document}")[1]
+    for written in ("0.50 & -1.0", "1e-1 & 2.25", "slope 0.10", r"1.0 & 0.5 \\ 0 & 1 \\ -1 & 2.50", "1 & -1.50"):
+        assert written in sheet, written
+    rng = np.random.default_rng([0, zlib.crc32(b"f")])
+    drawn = np.round(rng.normal(0, 0.5, 9), 3)
+    shortest = [repr(float(v) + 0.0).removesuffix(".0") for v in drawn]
+    assert " & ".join(shortest[:2]) in sheet and " & ".join(shortest[6:]) in sheet
+    assert "random" not in sheet and r"\cdots" not in sheet and r"\vdots" not in sheet
