@@ -39,8 +39,10 @@ def entry_steps(s: Solution, p: Problem, x: list, filters: list, responses: list
     oh, ow = len(responses[0]), len(responses[0][0])
     big = _long(p, _seen(p, x, 0), filters[0])
     full = focus if big else None
-    lines = []
-    for i, j in worked_cells(p, oh, ow, focus):
+    lines, cells = [], worked_cells(p, oh, ow, focus)
+    if big:                                   # the entry written in full first: it says what the sums are
+        cells = [focus] + [c for c in cells if c != focus]
+    for i, j in cells:
         lines += _lines(p, _seen(p, x, 0), filters[0], i, j, responses[0][i][j], _tag(p, 0), full in (None, (i, j)))
     for n in range(1, min(len(filters), SHOWN_FILTERS)):
         lines += _lines(p, _seen(p, x, n), filters[n], 0, 0, responses[n][0][0], _tag(p, n), not big)

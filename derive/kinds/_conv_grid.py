@@ -96,7 +96,7 @@ def stack_lines(lhs: str, stack: list, word: str, cell: Cell = tex, tail: str = 
 # ---- values in the key: = exact, or ≈ decimals -------------------------------------------------------------
 
 def relation(value: Any, digits: int) -> tuple[str, Cell]:
-    """` = ` and exact cells when every number is rational (a long one shown ≈ in its cell), else ` ≈ ` and decimals."""
+    """` = ` and exact cells when all numbers are rational (a long one ≈ in its cell), else ` ≈ ` and decimals."""
     numbers = I.flat(value)
     if all(is_plain(v) for v in numbers):
         return " = ", tex
@@ -144,8 +144,7 @@ def named_lines(name: str, value: Any, word: str, digits: int, tail: str = "") -
 # ---- a long answer as a block of rows ------------------------------------------------------------------
 
 def block(entries: list[tuple[str, Any]], word: str, digits: int) -> Latex:
-    """Named values as the rows of one array after a brace, one value per row; past BLOCK_ROWS matrix rows the middle
-    values are elided (the key may elide; the JSON holds them all)."""
+    """Named values as the rows of one array after a brace, one per row; past BLOCK_ROWS rows the middle ones elided."""
     groups = [named_lines(name, v, word, digits) for name, v in entries]
     heights = [sum(matrix_rows(line) + 0.5 for line in g) for g in groups]
     if sum(heights) > BLOCK_ROWS and len(groups) > 2:
@@ -153,7 +152,7 @@ def block(entries: list[tuple[str, Any]], word: str, digits: int) -> Latex:
         head, tail = (keep + 1) // 2, keep // 2
         if head + tail < len(groups):
             groups = groups[:head] + [[Latex(r"\vdots")]] + (groups[-tail:] if tail else [])
-    body = r" \\ \noalign{\vskip 5pt} ".join(line for g in groups for line in g)
+    body = r" \\ \noalign{\vskip 8pt} ".join(line for g in groups for line in g)
     return Latex(r"\left\{\begin{array}{@{}l@{}}" + body + r"\end{array}\right.")
 
 
@@ -163,14 +162,13 @@ def wide(stack: list, cell: Cell = tex) -> bool:
 
 
 def answer_display(value: Any, name: Callable[[int], str], word: str, digits: int) -> Latex | None:
-    """The answers box's display of a matrix, a list of matrices or of filters that does not fit one line, else None
-    (an Approx when its numbers are shown by their decimals)."""
+    """The answers box's rows for a matrix or a list of matrices too wide for one line (an Approx if in decimals)."""
     if I.depth(value) == 2:
         rel, cell = relation(value, digits)
         blocks = column_blocks(value, cell, LINE - 16)
         if len(blocks) == 1:
             return None
-        shown = Latex(r"\begin{array}{@{}l@{}}" + r" \\ \noalign{\vskip 5pt} ".join(blocks) + r"\end{array}")
+        shown = Latex(r"\begin{array}{@{}l@{}}" + r" \\ \noalign{\vskip 8pt} ".join(blocks) + r"\end{array}")
         return Approx(shown) if "approx" in rel else shown
     if I.depth(value) < 2:
         return None

@@ -37,8 +37,7 @@ def rest_sentence(word: str, total: int, limit: int) -> str:
 
 
 def value_lines(lhs: str, m: list, digits: int) -> list[Latex]:
-    """`lhs = M` (a wide matrix in blocks of columns); `lhs ≈ M` in decimals for values with exp (the answers are
-    exact)."""
+    """`lhs = M` (a wide matrix in blocks of columns); `lhs ≈ M` in decimals for values with exp (answers: exact)."""
     return G.matrix_lines(lhs, m, digits)
 FIGURE_SIDE = 12        # largest padded image (rows or columns) drawn as a figure
 
@@ -110,7 +109,7 @@ def filters_step(s: Solution, p: Problem) -> None:
     own = " of its group" if C.groups(p) > 1 else ""
     text = (f"Each filter holds one {kh}×{kw} matrix for each of the {n_ch} image channels{own} it reads; "
             if n_ch > 1 else f"Each filter is one {kh}×{kw} matrix; ")
-    text += ("filter n gives output channel n" + (", and its bias $b_n$ is added to every entry of it." if tail else "."))
+    text += "filter n gives output channel n" + (", and its bias $b_n$ is added to every entry of it." if tail else ".")
     s.step("The filters" if several else "The kernel", *lines, text=text)
 
 
