@@ -152,8 +152,14 @@ def block(entries: list[tuple[str, Any]], word: str, digits: int) -> Latex:
         head, tail = (keep + 1) // 2, keep // 2
         if head + tail < len(groups):
             groups = groups[:head] + [[Latex(r"\vdots")]] + (groups[-tail:] if tail else [])
-    body = r" \\ \noalign{\vskip 8pt} ".join(line for g in groups for line in g)
+    body = rows_apart([line for g in groups for line in g])
     return Latex(r"\left\{\begin{array}{@{}l@{}}" + body + r"\end{array}\right.")
+
+
+def rows_apart(lines: list[str]) -> str:
+    r"""Lines as the rows of an array, each `\\[…]` deep enough to clear its matrix (a tall row absorbs a plain one)."""
+    return "".join(line + (r" \\[%.1fpt] " % (8.2 * matrix_rows(line) + 2) if k < len(lines) - 1 else "")
+                   for k, line in enumerate(lines))
 
 
 def wide(stack: list, cell: Cell = tex) -> bool:
@@ -168,7 +174,7 @@ def answer_display(value: Any, name: Callable[[int], str], word: str, digits: in
         blocks = column_blocks(value, cell, LINE - 16)
         if len(blocks) == 1:
             return None
-        shown = Latex(r"\begin{array}{@{}l@{}}" + r" \\ \noalign{\vskip 8pt} ".join(blocks) + r"\end{array}")
+        shown = Latex(r"\begin{array}{@{}l@{}}" + rows_apart(blocks) + r"\end{array}")
         return Approx(shown) if "approx" in rel else shown
     if I.depth(value) < 2:
         return None
