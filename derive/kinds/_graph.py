@@ -17,7 +17,8 @@ ROW_WIDTH = 16.8     # cm of one row of the figure before it wraps to the next
 VALUE_W, OP_W, GAP = 1.1, 0.62, 0.3
 ROW_PITCH = 3.1
 NARROW_OPS = {r"$\times$", "$+$", r"$\sigma$", "CE"}
-TABLE_SIDE = 8       # rows or columns of a value small enough to tabulate …
+TABLE_ROWS_OF = 4    # rows of a value small enough to tabulate, …
+TABLE_COLUMNS = 8    # … its columns (a vector's entries) …
 TABLE_ENTRIES = 16   # … and its numbers
 TABLE_ROWS = 7       # nodes per table (the tables stand one below the other, so a page may break between them)
 TABLE_WIDTH = 330.0  # pt left for the value and gradient columns side by side
@@ -76,7 +77,11 @@ def small(x: Any, d: int) -> str:
 
 def _fits_table(x: Any) -> bool:
     """Small enough to write in the table."""
-    return x is None or (all(n <= TABLE_SIDE for n in _shape(x)) and len(flat(x)) <= TABLE_ENTRIES)
+    if x is None:
+        return True
+    dims = _shape(x)
+    rows, columns = (dims[0], dims[-1]) if len(dims) == 2 else (1, dims[0] if dims else 1)
+    return rows <= TABLE_ROWS_OF and columns <= TABLE_COLUMNS and len(flat(x)) <= TABLE_ENTRIES
 
 
 def _inline(nodes: list[Val]) -> bool:
@@ -98,7 +103,9 @@ STYLES = (r"val/.style={draw=blue!55!black, fill=blue!5, rounded corners=2pt, al
           r"loss/.style={val, draw=red!55!black, fill=red!6},"
           r"op/.style={draw=orange!70!black, fill=orange!15, circle, minimum size=%(ow)scm, inner sep=1pt,"
           r" font=\footnotesize},"
-          r"edge/.style={-{Stealth[length=4pt]}, semithick, draw=black!70}")
+          r"edge/.style={-{Stealth[length=4pt]}, semithick, draw=black!70},"
+          r"wire/.style={semithick, draw=black!70, line cap=round},"
+          r"corner/.style={inner sep=0pt, minimum size=0pt}")
 
 
 def _label(node: Val, inline: bool, d: int) -> str:
@@ -133,8 +140,7 @@ def figure(chain: list, side: dict[str, Val], digits: int) -> Latex:
         if pos[a.key][1] == pos[b.key][1]:
             lines.append(rf"\draw[edge] ({a.key}) -- ({b.key});")
         else:
-            lines.append(rf"\draw[edge] ({a.key}.south) -- ++(0,-0.75) -| ($({b.key}.west)+(-0.3,0)$) "
-                         rf"-- ({b.key}.west);")
+            lines += _wrap(a, b, pos, vw)
     lines.append(r"\end{tikzpicture}")
     out = _fit("\n".join(lines))
     listed = [n for n in values if _fits_table(n.value) and _fits_table(n.grad)]
@@ -147,6 +153,18 @@ def untabulated(chain: list, side: dict[str, Val]) -> list[Val]:
     """The value nodes too big for the table (their values and gradients are in the steps)."""
     values = [n for n in chain if isinstance(n, Val)] + list(side.values())
     return [] if _inline(values) else [n for n in values if not (_fits_table(n.value) and _fits_table(n.grad))]
+
+
+def _wrap(a: Val | Op, b: Val | Op, pos: dict[str, tuple[float, float]], vw: float) -> list[str]:
+    """The edge from the end of one row to the start of the next: down, left, down, right, through corner points
+    (plain segments between empty nodes, which the HTML export can redraw too)."""
+    (ax, ay), (bx, by) = pos[a.key], pos[b.key]
+    drop, left = ay - 0.4 - 0.75, bx - _width(b, vw) / 2 - 0.3
+    corners = [(f"{a.key}to{b.key}{i}", x, y) for i, (x, y) in enumerate(((ax, drop), (left, drop), (left, by)))]
+    out = [rf"\node[corner] ({name}) at ({x:.2f},{y:.2f}) {{}};" for name, x, y in corners]
+    ends = [f"{a.key}.south"] + [name for name, _, _ in corners]
+    out += [rf"\draw[wire] ({p}) -- ({q});" for p, q in zip(ends, ends[1:])]
+    return out + [rf"\draw[edge] ({ends[-1]}) -- ({b.key}.west);"]
 
 
 def _place(chain: list, vw: float) -> dict[str, tuple[float, float]]:
@@ -192,6 +210,7 @@ def _cell_width(cell: str) -> float:
     return 0.7 * F.width(cell.replace("smallmatrix", "bmatrix").strip("$")) if "$" in cell else 4.5 * len(cell)
 
 
+SPACER = r"\\ \\[-6pt]"   # a row's end and an empty row: a gap even below a tall matrix (\\[7pt] adds none there)
 HEAD = r"\renewcommand{\arraystretch}{1.3}\begin{tabular}[t]{@{}l c c c@{}}"
 
 
@@ -208,8 +227,8 @@ def table(nodes: list[Val], digits: int) -> str:
             if side:
                 rows.append(rf"${n.name}$ & ${_shape_tex(n.value)}$ & {val} & {grad} \\[7pt]")
             else:
-                rows.append(rf"${n.name}$ & ${_shape_tex(n.value)}$ & value & {val} \\[3pt]")
-                rows.append(rf" & & $\partial\mathcal{{L}}/\partial(\cdot)$ & {grad} \\[7pt]")
+                rows.append(rf"${n.name}$ & ${_shape_tex(n.value)}$ & value & {val} {SPACER}")
+                rows.append(rf" & & $\partial\mathcal{{L}}/\partial(\cdot)$ & {grad} {SPACER}")
         rows += [r"\bottomrule", r"\end{tabular}"]
         blocks.append(_fit("\n".join(rows)))
     return "\n\\par\\medskip\n".join(blocks)
