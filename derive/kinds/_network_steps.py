@@ -13,8 +13,18 @@ __all__ = ["IN", "OUT", "SUM_SHOWN", "dims", "label", "plain", "product", "total
            "layer_lines", "shape_line", "size_lines", "rules", "rules_text", "explain", "concat_lines", "add_lines"]
 
 
-def explain(s: Solution, rows: list[Row], design: str | None, path: str = "Layer") -> None:
-    """One step per layer (a block: its layers, then how they combine); a repeat of earlier layers in one line."""
+LONG_NETWORK = 16   # layers (blocks' own included) past which a layer worked like an earlier one takes one sentence
+Worked = dict        # what a layer's formulas are (its `_formulas` key) → where they were first worked in full
+
+
+def explain(s: Solution, rows: list[Row], design: str | None, path: str = "Layer",
+            worked: Worked | None = None) -> None:
+    """One step per layer (a block: its layers, then how they combine); a repeat of earlier layers in one line.
+
+    In a long network (past LONG_NETWORK layers) each kind of layer is worked in full once; a later layer of the
+    same kind with other sizes gets one sentence of the same substitutions, so the key stays a few pages long."""
+    if worked is None and path == "Layer":
+        worked = {} if len(A.leaves(rows)) > LONG_NETWORK else None
     names = A.names(rows)
     prints = [A.fingerprint(r) for r in rows]
     seen: dict[tuple, int] = {}
@@ -22,7 +32,7 @@ def explain(s: Solution, rows: list[Row], design: str | None, path: str = "Layer
     while i < len(rows):
         k = seen.get(prints[i])
         if k is None:
-            _explain_one(s, rows[i], names[i], design, f"{path} {i + 1}")
+            _explain_one(s, rows[i], names[i], design, f"{path} {i + 1}", worked)
             seen[prints[i]] = i
             i += 1
             continue
@@ -68,19 +78,46 @@ def _stage_span(rows: list[Row], names: list[str], i: int, end: int, k: int) -> 
     return f"{plain(stage)}, {blocks}", f"block {ref}"
 
 
-def _explain_one(s: Solution, row: Row, name: str, design: str | None, path: str) -> None:
+def _explain_one(s: Solution, row: Row, name: str, design: str | None, path: str, worked: Worked | None) -> None:
     """One layer's step, or a block's steps."""
     where = label(design, path)
     if row.layer.type == "branches":
-        _explain_branches(s, row, name, design, where, path)
+        _explain_branches(s, row, name, design, where, path, worked)
     elif row.layer.type == "residual":
-        _explain_residual(s, row, name, design, where, path)
+        _explain_residual(s, row, name, design, where, path, worked)
+    elif worked is not None and _formulas(row) in worked:
+        lines, _ = layer_lines(row)
+        s.step(f"{where}: {name}", text=compact(lines, worked[_formulas(row)], row))
     else:
         lines, text = layer_lines(row)
         s.step(f"{where}: {name}", *lines, text=text)
+        if worked is not None:
+            worked[_formulas(row)] = where[0].lower() + where[1:]
 
 
-def _explain_branches(s: Solution, row: Row, name: str, design: str | None, where: str, path: str) -> None:
+def _formulas(row: Row) -> tuple:
+    """What decides the formulas of a layer's step: its type, bias, grouping, dilation, ceil mode, input rank."""
+    layer = row.layer
+    return (layer.type, layer.bias, layer.groups == 1, layer.dilation == (1, 1), layer.ceil_mode,
+            len(row.shape_in))
+
+
+def compact(lines: list[Latex], first: str, row: Row) -> str:
+    """A layer's lines as one sentence of inline math, each count's symbolic formula left out (it is the one
+    worked in full at `first`): `params = (3·3·64 + 1)·128 = 73,856`. A layer without lines: what it keeps."""
+    if not lines:
+        return f"As {first}: nothing to learn, nothing multiplied; the shape stays {A.shape_text(row.shape_out)}."
+    short = []
+    for line in lines:
+        parts = line.split(" = ", 2)
+        if line.startswith((r"\text{params} = ", r"\text{mult} = ")) and len(parts) == 3:
+            line = f"{parts[0]} = {parts[2]}"
+        short.append(f"${line}$")
+    return f"As {first}: " + "; ".join(short) + "."
+
+
+def _explain_branches(s: Solution, row: Row, name: str, design: str | None, where: str, path: str,
+                      worked: Worked | None) -> None:
     """A branches block: what it does, each branch's layers, then the concatenation."""
     n = len(row.children)
     s.step(f"{where}: {name}",
@@ -88,11 +125,12 @@ def _explain_branches(s: Solution, row: Row, name: str, design: str | None, wher
                 "along the " + ("channels, so their heights and widths must agree." if len(row.shape_in) == 3
                                 else "features."))
     for b, branch in enumerate(row.children, 1):
-        explain(s, branch, design, f"{path}, branch {b}, layer")
+        explain(s, branch, design, f"{path}, branch {b}, layer", worked)
     s.step(f"{where}: the concatenation", *concat_lines(row))
 
 
-def _explain_residual(s: Solution, row: Row, name: str, design: str | None, where: str, path: str) -> None:
+def _explain_residual(s: Solution, row: Row, name: str, design: str | None, where: str, path: str,
+                      worked: Worked | None) -> None:
     """A residual block: what it does, the main path's layers, the shortcut's, then the addition."""
     main, short = row.children
     after = f", then {row.layer.activation} is applied" if row.layer.activation else ""
@@ -102,9 +140,9 @@ def _explain_residual(s: Solution, row: Row, name: str, design: str | None, wher
            text=f"The main path ({len(main)} layer{'s' if len(main) > 1 else ''}) and {how} both take the "
                 f"block's input ({A.shape_text(row.shape_in)}); their outputs are added number by number{after}. "
                 "The addition multiplies nothing.")
-    explain(s, main, design, f"{path}, main path, layer")
+    explain(s, main, design, f"{path}, main path, layer", worked)
     if short:
-        explain(s, short, design, f"{path}, shortcut, layer")
+        explain(s, short, design, f"{path}, shortcut, layer", worked)
     s.step(f"{where}: the addition", *add_lines(row))
 
 

@@ -28,55 +28,86 @@ def _cell(n: int) -> str:
     return f"${group_int(n)}$"
 
 
-TABLE_ROWS = 30        # rows of one tabular; a longer summary continues in another (a tabular cannot break)
+TABLE_ROWS = 12        # rows of one tabular at most: a longer summary continues in the next, so a page break
+                       # (a tabular cannot break) leaves little blank
 DESIGN_COLUMNS = 4     # designs side by side in one comparison table
-LONG_NAME = 40         # past this many characters, layer names wrap in a fixed-width column
 
 
 def summary_table(rows: list[Row]) -> Latex:
-    """A torchinfo-like summary: layer, output shape, parameters, multiplications (split past TABLE_ROWS)."""
-    long = any(len(name) > LONG_NAME for name in _all_names(rows))
-    body = [rf"input & ${dims(rows[0].shape_in)}$ & & \\"] + _table_rows(rows, 0, long)
+    """A torchinfo-like summary: layer, output shape, parameters, multiplications. Past TABLE_ROWS it is set as
+    several tabulars with the same fixed column widths, split between top-level layers, read as one table."""
+    body = [[rf"input & ${dims(rows[0].shape_in)}$ & & \\"]] + _grouped_rows(rows, 0)
     total = rf"total & ${dims(rows[-1].shape_out)}$ & {_cell(_params(rows))} & {_cell(_mults(rows))} \\"
-    first = r">{\raggedright\arraybackslash}p{0.38\linewidth}" if long else "l"
-    chunks = [body[i:i + TABLE_ROWS] for i in range(0, len(body), TABLE_ROWS)]
+    chunks = _chunks(body)
+    columns = _columns(rows)
     tables = []
     for n, chunk in enumerate(chunks):
-        lines = [r"\begin{tabular}{@{}%srrr@{}}" % first, r"\toprule",
-                 r"Layer%s & Output shape & Parameters & Multiplications \\" % (" (continued)" if n else ""),
-                 r"\midrule", *chunk]
+        lines = [r"\begin{tabular}{@{}%s@{}}" % columns]
+        if n == 0:
+            lines += [r"\toprule", r"Layer & Output shape & Parameters & Multiplications \\", r"\midrule"]
+        lines += chunk
         if n == len(chunks) - 1:
-            lines += [r"\midrule", total]
-        tables.append("\n".join(lines + [r"\bottomrule", r"\end{tabular}"]))
-    return Latex("\n\\par\\medskip\n".join(tables))
+            lines += [r"\midrule", total, r"\bottomrule"]
+        tables.append("\n".join(lines + [r"\end{tabular}"]))
+    return Latex("\n\\par\n".join(tables))
 
 
-def _table_rows(rows: list[Row], depth: int, hang: bool = False) -> list[str]:
+def _chunks(groups: list[list[str]]) -> list[list[str]]:
+    """Table rows in chunks of about equal length, at most TABLE_ROWS unless one layer's rows are more."""
+    total = sum(len(g) for g in groups)
+    target = -(-total // -(-total // TABLE_ROWS))
+    chunks: list[list[str]] = [[]]
+    for group in groups:
+        if chunks[-1] and (len(chunks[-1]) >= target or len(chunks[-1]) + len(group) > TABLE_ROWS):
+            chunks.append([])
+        chunks[-1].extend(group)
+    return chunks
+
+
+def _columns(rows: list[Row]) -> str:
+    """Fixed widths (every chunk alike): the numbers' columns as wide as their longest cell, the names the rest."""
+    every = A.leaves(rows)
+    shapes = [dims(r.shape_out) for r in every] + [dims(rows[0].shape_in), "Output shape"]
+    params = [group_int(r.params) for r in every] + [group_int(_params(rows)), "Parameters"]
+    mults = [group_int(r.mults) for r in every] + [group_int(_mults(rows)), "Multiplications"]
+    widths = [max(_ems(c) for c in cells) + 0.5 for cells in (shapes, params, mults)]
+    name = r"p{\dimexpr\linewidth-%.1fem-6\tabcolsep\relax}" % sum(widths)
+    return r">{\raggedright\arraybackslash}" + name + "".join(
+        r">{\raggedleft\arraybackslash}p{%.1fem}" % w for w in widths)
+
+
+def _ems(cell: str) -> float:
+    """A rough width in em of a cell's text: digits and letters half an em, × and thin commas their own."""
+    text = str(cell)
+    times = text.count(r"\times")
+    commas = text.count("{,}")
+    rest = text.replace(r"\times", "").replace("{,}", "").replace(" ", "")
+    return 0.5 * len(rest) + 1.6 * times + 0.3 * commas
+
+
+def _table_rows(rows: list[Row], depth: int, hang: bool = True) -> list[str]:
     """One table row per layer; a block's layers follow it, indented (a block repeating an earlier one: one row)."""
+    return [line for group in _grouped_rows(rows, depth, hang) for line in group]
+
+
+def _grouped_rows(rows: list[Row], depth: int, hang: bool = True) -> list[list[str]]:
+    """The table rows of each layer: its own, then (a block) its layers indented."""
     out, seen = [], {}
     names = A.names(rows)
     for i, (row, name) in enumerate(zip(rows, names)):
         twin = seen.setdefault(A.fingerprint(row), i) if row.children else i
         shown = escape(name) + (rf" \textit{{(as {escape(_short_ref(names[twin], name))})}}" if twin != i else "")
-        out.append(rf"{_indent(depth, hang)}{shown} & ${dims(row.shape_out)}$ & {_cell(row.params)} & "
-                   rf"{_cell(row.mults)} \\")
+        group = [rf"{_indent(depth, hang)}{shown} & ${dims(row.shape_out)}$ & {_cell(row.params)} & "
+                 rf"{_cell(row.mults)} \\"]
+        out.append(group)
         if twin != i:
             continue
         if row.layer.type == "residual":
-            out += _residual_rows(row, depth, hang)
+            group += _residual_rows(row, depth, hang)
             continue
         for b, branch in enumerate(row.children, 1):
-            out.append(rf"\hspace*{{{depth + 1}em}}\textit{{branch {b}}} & & & \\")
-            out += _table_rows(branch, depth + 2, hang)
-    return out
-
-
-def _all_names(rows: list[Row]) -> list[str]:
-    """Every name the table shows, blocks' inner layers included."""
-    out = A.names(rows)
-    for row in rows:
-        for inner in row.children:
-            out += _all_names(inner)
+            group.append(rf"\hspace*{{{depth + 1}em}}\textit{{branch {b}}} & & & \\")
+            group += _table_rows(branch, depth + 2, hang)
     return out
 
 
@@ -155,13 +186,22 @@ def _mults(rows: list[Row]) -> int:
 # ---- designs compared --------------------------------------------------------------------------------
 
 def relation(base: int, this: int) -> str:
-    """`7.20× fewer`, `2.50× more`, or `the same number of`."""
+    """`7.20× fewer`, `2.50× more`, `0.10% more` (a ratio that would print as 1.00×), or `the same`."""
     if base == this:
         return "the same"
+    more = "fewer" if this < base else "more"
     if this == 0 or base == 0:
-        return "fewer" if this < base else "more"
+        return more
     ratio = sympy.Rational(base, this) if this < base else sympy.Rational(this, base)
-    return f"{decimal_text(ratio, 3)}× " + ("fewer" if this < base else "more")
+    if decimal_text(ratio, 3) == "1.00":
+        return f"{decimal_text(abs(sympy.Rational(this - base, base)) * 100, 2)}% {more}"
+    return f"{decimal_text(ratio, 3)}× {more}"
+
+
+def _than(base: int, this: int) -> str:
+    """`7.20× fewer than`, `0.10% more than`, `the same as`."""
+    text = relation(base, this)
+    return text + (" as" if text == "the same" else " than")
 
 
 def compare(s: Solution, p: Problem, results: dict[str, list[Row]]) -> None:
@@ -172,9 +212,9 @@ def compare(s: Solution, p: Problem, results: dict[str, list[Row]]) -> None:
     lines, sentences = [], []
     for name in names[1:]:
         mult, par = _mults(results[name]), _params(results[name])
-        sentences.append(f"The {plain(name)} design needs {mult:,} multiplications, {relation(b_mult, mult)} than "
+        sentences.append(f"The {plain(name)} design needs {mult:,} multiplications, {_than(b_mult, mult)} "
                          f"the {plain(first)} design ({b_mult:,}), and has {par:,} parameters, "
-                         f"{relation(b_par, par)} than it ({b_par:,}).".replace("the same than", "the same as"))
+                         f"{_than(b_par, par)} it ({b_par:,}).")
         if mult and b_mult and mult != b_mult:
             lines += ratio_lines(first, name, b_mult, mult, p.digits)
     s.step("The designs side by side", *lines, text=" ".join(sentences), figure=compare_table(results))

@@ -21,6 +21,7 @@ from ._arch import Row, all_layers, networks
 from ._network_arch_slips import (attention_scores_left_out, dilated_taps, grouped_as_full, shortcut_left_out,
                                   transposed_as_conv)
 from ._network_np import recompute
+from ._network_sheet import input_entry, sheet_entries
 from ._network_published import check_published, parse_published, state_published
 from ._network_slips import bias_count, missing_term, network_off_by_one
 from ._network_steps import (concat_lines, dims, explain, label, layer_lines, plain, product, rules, rules_text,
@@ -146,8 +147,13 @@ class Network(Kind):
         return [f"{design}.{n}" if design else n for design in networks(p) for n in self.answers]
 
     def given(self, p: Problem) -> list[tuple[str, Any]]:
-        """The input and the layers (or designs); never the published totals, which are the answers."""
-        return [(name, value) for name, value in super().given(p) if not name.startswith("published")]
+        """The input shape and each network's layers as tables (SPEC §15); never the published totals."""
+        nets = networks(p)
+        first = next(iter(nets.values()))
+        out = [("input", input_entry(p.fields.input, first))]
+        for design, layers in nets.items():
+            out += sheet_entries(f"design {design}" if design else "layers", layers)
+        return out
 
     def follow(self, p: Problem, answer: str, given: dict[str, Any]) -> Any:
         """A total from the student's own layer entries: the sum of theirs, or their last layer's shape."""

@@ -205,7 +205,8 @@ def _named_gradient(p: Problem, n_rows: int) -> Latex:
 def _gradient_step(s: Solution, p: Problem, grads: list, n_rows: int) -> None:
     """∂L/∂z = (p − y)/(N·T), its values (decimals only when the sum is named)."""
     d = p.digits
-    lhs = Latex(r"\frac{\partial \mathcal{L}}{\partial \mathbf{z}} = " + _scale(p, n_rows) + r"(\mathbf{p} - \mathbf{y})")
+    lhs = Latex(r"\frac{\partial \mathcal{L}}{\partial \mathbf{z}} = " + _scale(p, n_rows)
+                + r"(\mathbf{p} - \mathbf{y})")
     if _named(p):
         lines = [chain(lhs, _named_gradient(p, n_rows)) + Latex(r" \approx " + decimals(grads, d))]
         if not isinstance(p.fields.target, list):
