@@ -22,8 +22,10 @@ Cell = Callable[[Any], Latex]
 
 
 def span_text(word: str, first: int, last: int) -> str:
-    """`channel 3`, or `channels 3 to 5`: never `channels 3 to 3`."""
-    return f"{word} {first}" if first == last else f"{word}s {first} to {last}"
+    """`channel 3`, `channels 3 and 4`, `channels 3 to 5`: never `channels 3 to 3`."""
+    if first == last:
+        return f"{word} {first}"
+    return f"{word}s {first} {'and' if last == first + 1 else 'to'} {last}"
 
 
 # ---- widths ------------------------------------------------------------------------------------------

@@ -207,7 +207,7 @@ def output_step(s: Solution, p: Problem, outputs: list) -> None:
     rest = _rest(len(outputs))
     s.step("The output", *lines,
            text="Pooling works on each channel separately, so the number of channels is unchanged."
-           + (f" ({rest[0].upper() + rest[1:]} {'is' if ' to ' not in rest else 'are'} in the answer.)" if rest
+           + (f" ({rest[0].upper() + rest[1:]} {'are' if rest.startswith('channels') else 'is'} in the answer.)" if rest
               else ""))
 
 

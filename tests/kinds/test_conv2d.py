@@ -637,6 +637,7 @@ def _channels(n, side=3):
 
 def test_a_range_of_one_is_named_alone():
     assert R.span_text("channel", 3, 3) == "channel 3"
+    assert R.span_text("channel", 3, 4) == "channels 3 and 4"
     assert R.span_text("channel", 3, 5) == "channels 3 to 5"
 
 
@@ -647,7 +648,7 @@ def test_padding_four_channels_writes_them_all_never_channels_3_to_3():
     assert len(pad.math) == 4
     s = derive.conv2d(_channels(5), [[[1]]] * 5, padding=1)
     pad = _titled(s, "Pad the input with zeros")
-    assert "(channels 3 to 4 likewise)" in pad.text and len(pad.math) == 3
+    assert "(channels 3 and 4 likewise)" in pad.text and len(pad.math) == 3
 
 
 def test_four_filters_are_all_flipped_and_backpropagated_never_filters_3_to_3():

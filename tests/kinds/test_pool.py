@@ -351,7 +351,7 @@ def test_four_channels_are_all_written_never_channels_3_to_3():
     assert len(out.math) == 4
     s = derive.pool(_channels(5), 2, upstream=[[[1, 2], [3, 4]]] * 5)
     out, back = _titled(s, "The output"), _titled(s, "Backward: the upstream gradient through the pooling")
-    assert "(Channels 3 to 4 are in the answer.)" in out.text and "(Channels 3 to 4 likewise.)" in back.text
+    assert "(Channels 3 and 4 are in the answer.)" in out.text and "(Channels 3 and 4 likewise.)" in back.text
 
 
 def test_a_long_window_wraps_and_only_a_few_are_worked():
