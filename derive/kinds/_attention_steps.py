@@ -6,7 +6,7 @@ from typing import Any
 
 import sympy
 
-from ..latex import Latex, matrix, tex
+from ..latex import Latex, decimal, decimals, matrix, tex
 from ..problem import Problem
 from ..solution import Solution
 from ..values import to_float
@@ -15,6 +15,7 @@ from . import _layers as L
 from ._attention_core import Setup
 
 SHOWN_ROWS = 4        # rows of the softmax worked one by one
+NAMED_SUM = 2         # past this many keys a query may attend to, its row is written with its sum named S_i
 FIGURE_SIDE = 8       # the weights grid is drawn up to this many queries and keys
 D_ = r"\partial\mathcal{L}/\partial "
 
@@ -72,6 +73,9 @@ def _show_softmax(s: Solution, p: Problem, su: Setup, fw: dict[str, Any]) -> Non
     lines = []
     for i in range(min(len(w), SHOWN_ROWS)):
         kept = [j for j, a in enumerate(su.allowed[i]) if a]
+        if len(kept) > NAMED_SUM:
+            lines += _named_row(i, [fw["scores"][i][j] for j in kept], w[i], d)
+            continue
         lines.append(_eq(r"\mathbf{a}_{%d}" % i, w[i], d) if len(kept) > 1 else
                      Latex(r"\mathbf{a}_{%d} = %s" % (i, matrix(w[i]))))
     rest = f" Rows {SHOWN_ROWS} to {len(w) - 1} follow the same rule." if len(w) > SHOWN_ROWS else ""
@@ -85,6 +89,16 @@ def _show_softmax(s: Solution, p: Problem, su: Setup, fw: dict[str, Any]) -> Non
                         + (" In the grid, gray cells are masked." if su.masked and drawn else "")
                         + rest,
            figure=weights_figure(w, su.allowed) if drawn else None)
+
+
+def _named_row(i: int, scores: list, weights: list, d: int) -> list[Latex]:
+    """A row of many keys with its sum named: S_i = Σ e^{s_ik} ≈ …, then a_i = e^{s_i}/S_i ≈ [decimals] (the
+    exact 1/Σ e^{s_ik − s_ij} of every entry would not fit a line)."""
+    exps = [sympy.exp(L.to_sympy(v)) for v in scores]
+    total = sum(float(to_float(e)) for e in exps)
+    return [Latex(r"S_{%d} = \sum_k e^{s_{%dk}} = %s \approx %s" % (i, i, " + ".join(tex(e) for e in exps),
+                                                                   decimal(sympy.Float(total, 30), d))),
+            Latex(r"\mathbf{a}_{%d} = e^{\mathbf{s}_{%d}}/S_{%d} \approx %s" % (i, i, i, decimals(weights, d)))]
 
 
 def check_rows(s: Solution, weights: list[list]) -> None:

@@ -8,10 +8,12 @@ import sympy
 
 from .. import fields as F
 from ..kind import AnswerSpec, Kind, delegate
-from ..latex import Latex, chain, decimals, tex
+from ..latex import Latex, chain, is_plain, matrix, tex
 from ..problem import Problem
 from ..slipkit import Answers, Slip, Variant, mapped, negated, nonzero, setting, transposed
 from ..solution import Solution
+from . import _dense_show as D
+from ._dense_fit import fits
 
 SHOWN_FEATURES = 3
 
@@ -101,10 +103,10 @@ def solve(p: Problem) -> Solution:
     matrix_x = isinstance(p.fields.x[0], list)
     rows = (lambda cs: [list(r) for r in zip(*cs)]) if matrix_x else (lambda cs: cs[0])
     one = (lambda v: v) if matrix_x else (lambda v: v[0])
-    s.answer("mean", one(means), symbol=r"\mu")
-    s.answer("variance", one(variances), symbol=r"\sigma^2")
-    s.answer("normalized", rows(xhats), symbol=r"\hat{x}")
-    s.answer("output", rows(outputs), symbol=r"y")
+    answer_row(s, "mean", one(means), r"\mu")
+    answer_row(s, "variance", one(variances), r"\sigma^2")
+    D.answer(s, "normalized", rows(xhats), r"\hat{x}")
+    D.answer(s, "output", rows(outputs), "y")
     for j, xhat in enumerate(xhats):
         total = sympy.expand(sympy.Add(*xhat))
         if total != 0 and abs(sympy.N(total, 50)) > sympy.Float("1e-45"):
@@ -120,21 +122,70 @@ def _show_feature(s: Solution, p: Problem, j: int, col: list, mean, var, std, xh
     """The worked steps of one feature."""
     d, n = p.digits, len(col)
     tag = f" (feature {j})" if several else ""
-    unbiased = p.fields.variance == "unbiased"
-    m = n - 1 if unbiased else n
-    sum_x = " + ".join(tex(v) if v >= 0 else f"({tex(v)})" for v in col)
-    sq = " + ".join(f"({tex(v)} - {tex(mean) if mean >= 0 else '(' + tex(mean) + ')'})^2" for v in col)
-    sq_values = " + ".join(tex((v - mean) ** 2) for v in col)
-    s.step("Mean and variance" + tag,
-           chain(Latex(r"\mu"), Latex(r"\frac{%s}{%d}" % (sum_x, n)), mean, approx_digits=d),
-           chain(Latex(r"\sigma^2"), Latex(r"\frac{%s}{%d}" % (sq, m)), Latex(r"\frac{%s}{%d}" % (sq_values, m)),
-                 var, approx_digits=d),
-           chain(Latex(r"\sqrt{\sigma^2 + \varepsilon}"), Latex(r"\sqrt{%s + %s}" % (tex(var), tex(p.fields.eps))), std,
-                 approx_digits=d))
+    m = n - 1 if p.fields.variance == "unbiased" else n
+    s.step("Mean and variance" + tag, *mean_lines(col, mean, d, "i"), *variance_lines(col, mean, var, m, d, "i"),
+           D.eq(Latex(r"\sqrt{\sigma^2 + \varepsilon}"), Latex(r"\sqrt{%s + %s}" % (tex(var), tex(p.fields.eps))),
+                std, d=d))
     s.step("Normalize, then scale and shift" + tag,
-           chain(Latex(r"\hat{\mathbf{x}} = \frac{\mathbf{x} - %s}{%s}" % (tex(mean), tex(std))), xhat,
-                 approx_digits=d),
-           chain(Latex(r"\mathbf{y} = %s\,\hat{\mathbf{x}} + %s" % (tex(gamma), tex(beta))), y, approx_digits=d))
+           D.eq(Latex(r"\hat{\mathbf{x}} = " + normalized_formula(mean, std)), xhat, d=d),
+           D.eq(Latex(r"\mathbf{y} = %s\,\hat{\mathbf{x}} %s" % (tex(gamma), plus(beta))), y, d=d))
+
+
+def answer_row(s: Solution, name: str, value: Any, symbol: str) -> None:
+    """An answer with one entry per feature; a row of exact decimals too wide for the line stands as a column
+    with ⊤ (its digits kept, SPEC §15), anything else as the other answers."""
+    if isinstance(value, list) and all(is_plain(v) for v in value) and not fits(matrix(value, tex)):
+        s.answer(name, value, symbol=symbol, display=Latex(matrix([[v] for v in value], tex) + r"^{\top}"))
+    else:
+        D.answer(s, name, value, symbol)
+
+
+FRACTION_TERMS = 6   # values a mean or variance is written over as one fraction; past it, the sum on its own line
+
+
+def signed(values: list) -> str:
+    """`2.06 - 0.62 + 0.08`: values summed, each sign written once (a sum that can break at + and −)."""
+    return tex(values[0]) + "".join(plus(v) for v in values[1:])
+
+
+def normalized_formula(mean: Any, std: Any) -> str:
+    """(x − μ)/√(σ² + ε) with μ and the root written in, or by their symbols when the root is a fraction (a
+    fraction in a fraction would be set too small)."""
+    if r"\frac" in tex(std):
+        return r"\frac{\mathbf{x} - \mu}{\sqrt{\sigma^2 + \varepsilon}}"
+    return r"\frac{\mathbf{x} %s}{%s}" % (minus(mean), tex(std))
+
+
+def plus(v: Any) -> str:
+    """` + 0.5` or ` - 0.5`: a term added, its sign folded in."""
+    return (" - " + tex(-v)) if v < 0 else (" + " + tex(v))
+
+
+def minus(v: Any) -> str:
+    """` - 0.5` or ` + 0.5`: a term subtracted, its sign folded in."""
+    return (" + " + tex(-v)) if v < 0 else (" - " + tex(v))
+
+
+def mean_lines(values: list, mean: Any, d: int, index: str) -> list[Latex]:
+    """μ = (sum)/N in one fraction for a few values; for more, Σ x on its own line (it breaks), then μ."""
+    n = len(values)
+    if n <= FRACTION_TERMS:
+        return [chain(Latex(r"\mu"), Latex(r"\frac{%s}{%d}" % (signed(values), n)), mean, approx_digits=d)]
+    total = sympy.Add(*values)
+    return [chain(Latex(r"\sum_%s x_%s" % (index, index)), Latex(signed(values)), total),
+            chain(Latex(r"\mu"), Latex(r"\frac{%s}{%d}" % (tex(total), n)), mean, approx_digits=d)]
+
+
+def variance_lines(values: list, mean: Any, var: Any, m: int, d: int, index: str) -> list[Latex]:
+    """σ² = Σ(x − μ)²/M in one fraction for a few values; for more, the sum of squares on its own line."""
+    squares = " + ".join(f"({tex(v)}{minus(mean)})^2" for v in values)
+    if len(values) <= FRACTION_TERMS:
+        each = " + ".join(tex((v - mean) ** 2) for v in values)
+        return [chain(Latex(r"\sigma^2"), Latex(r"\frac{%s}{%d}" % (squares, m)), Latex(r"\frac{%s}{%d}" % (each, m)),
+                      var, approx_digits=d)]
+    total = sympy.Add(*[(v - mean) ** 2 for v in values])
+    return [chain(Latex(r"\sum_%s (x_%s - \mu)^2" % (index, index)), Latex(squares), total, approx_digits=d),
+            chain(Latex(r"\sigma^2"), Latex(r"\frac{%s}{%d}" % (tex(total), m)), var, approx_digits=d)]
 
 
 def _backward(s: Solution, p: Problem, cols, xhats, variances, gammas) -> None:
@@ -157,18 +208,17 @@ def _backward(s: Solution, p: Problem, cols, xhats, variances, gammas) -> None:
             tag = f" (feature {j})" if len(cols) > 1 else ""
             s.step("Backward pass" + tag,
                    chain(Latex(r"\frac{\partial\mathcal{L}}{\partial\beta} = \sum_i g_i"), sum_g),
-                   chain(Latex(r"\frac{\partial\mathcal{L}}{\partial\gamma} = \sum_i g_i \hat{x}_i"), sum_gx,
-                         approx_digits=d),
-                   chain(Latex(r"\frac{\partial\mathcal{L}}{\partial x_i} = \frac{\gamma}{\sqrt{\sigma^2+\varepsilon}}"
-                               r"\left(g_i - \frac{1}{N}\sum_k g_k - \hat{x}_i \frac{1}{%s}\sum_k g_k \hat{x}_k\right)"
-                               % ("N-1" if m != n else "N")), grad_x[-1], approx_digits=d),
+                   D.eq(Latex(r"\frac{\partial\mathcal{L}}{\partial\gamma} = \sum_i g_i \hat{x}_i"), sum_gx, d=d),
+                   D.eq(Latex(r"\frac{\partial\mathcal{L}}{\partial x_i} = \frac{\gamma}{\sqrt{\sigma^2+\varepsilon}}"
+                              r"\left(g_i - \frac{1}{N}\sum_k g_k - \hat{x}_i \frac{1}{%s}\sum_k g_k \hat{x}_k\right)"
+                              % ("N-1" if m != n else "N")), grad_x[-1], d=d),
                    text="$g = \\partial\\mathcal{L}/\\partial y$ is the upstream gradient. The mean and the variance "
                         "depend on every $x_i$, so each input's gradient has three parts: its own path, through "
                         "the mean and through the variance.")
     rows = [list(r) for r in zip(*grad_x)] if matrix_x else grad_x[0]
-    s.answer("grad_x", rows, symbol=r"\partial\mathcal{L}/\partial x")
-    s.answer("grad_gamma", grad_gamma if matrix_x else grad_gamma[0], symbol=r"\partial\mathcal{L}/\partial\gamma")
-    s.answer("grad_beta", grad_beta if matrix_x else grad_beta[0], symbol=r"\partial\mathcal{L}/\partial\beta")
+    D.answer(s, "grad_x", rows, r"\partial\mathcal{L}/\partial x")
+    answer_row(s, "grad_gamma", grad_gamma if matrix_x else grad_gamma[0], r"\partial\mathcal{L}/\partial\gamma")
+    answer_row(s, "grad_beta", grad_beta if matrix_x else grad_beta[0], r"\partial\mathcal{L}/\partial\beta")
 
 
 def recompute(p: Problem) -> dict[str, Any]:

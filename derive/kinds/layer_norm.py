@@ -14,8 +14,10 @@ from ..problem import Problem
 from ..slipkit import Answers, Slip, Variant, mapped, negated, nonzero, setting, transposed
 from ..solution import Solution
 from . import _dense_show as D
+from .batch_norm import answer_row, mean_lines, normalized_formula, variance_lines
 
 SHOWN_ROWS = 3
+SHORT_VECTOR = 4   # a γ or β of more features is written by its symbol in the formulas
 
 FIELDS = F.table(
     x=F.Field(F.vector_or_matrix, required=True),
@@ -113,8 +115,8 @@ def solve(p: Problem) -> Solution:
         _show_row(s, p, i, row, stats[i], xhats[i], outputs[i])
     if len(rows) > SHOWN_ROWS:
         s.step(f"Rows {SHOWN_ROWS} to {len(rows) - 1}", text="The same steps, row by row.")
-    D.answer(s, "mean", _shaped(p, [m for m, _ in stats]), r"\mu")
-    D.answer(s, "variance", _shaped(p, [v for _, v in stats]), r"\sigma^2")
+    answer_row(s, "mean", _shaped(p, [m for m, _ in stats]), r"\mu")
+    answer_row(s, "variance", _shaped(p, [v for _, v in stats]), r"\sigma^2")
     D.answer(s, "normalized", _shaped(p, xhats), r"\hat{x}")
     D.answer(s, "output", _shaped(p, outputs), "y")
     for i, xhat in enumerate(xhats):
@@ -131,21 +133,23 @@ def _show_row(s: Solution, p: Problem, i: int, row: list, stat: tuple, xhat: lis
     """The worked steps of one sample."""
     d, h, (mean, var) = p.digits, len(row), stat
     tag = f" (row {i})" if _is_matrix(p) else ""
-    paren = (lambda v: tex(v) if v >= 0 else f"({tex(v)})")
-    sum_x = " + ".join(paren(v) for v in row)
-    sq = " + ".join(tex((v - mean) ** 2) for v in row)
     std = sympy.sqrt(var + p.fields.eps)
-    s.step("Mean and variance over the features" + tag,
-           D.eq(Latex(r"\mu"), Latex(r"\frac{%s}{%d}" % (sum_x, h)), mean, d=d),
-           D.eq(Latex(r"\sigma^2"), Latex(r"\frac{%s}{%d}" % (sq, h)), var, d=d),
+    s.step("Mean and variance over the features" + tag, *mean_lines(row, mean, d, "j"),
+           *variance_lines(row, mean, var, h, d, "j"),
            D.eq(Latex(r"\sqrt{\sigma^2 + \varepsilon}"), Latex(r"\sqrt{%s + %s}" % (tex(var), tex(p.fields.eps))),
                 std, d=d))
-    lines = [D.eq(Latex(r"\hat{\mathbf{x}} = \frac{\mathbf{x} - %s}{%s}" % (tex(mean), tex(std))), xhat, d=d)]
+    lines = [D.eq(Latex(r"\hat{\mathbf{x}} = " + normalized_formula(mean, std)), xhat, d=d)]
     if nonzero(p.fields.beta) or any(c != 1 for c in _per_feature(p, "gamma")):
-        affine = Latex(r"\mathbf{y} = %s \odot \hat{\mathbf{x}} + %s" % (tex(p.fields.gamma), tex(p.fields.beta)))
+        gamma, beta = (_written(p.fields.gamma, r"\boldsymbol{\gamma}"), _written(p.fields.beta, r"\boldsymbol{\beta}"))
+        affine = Latex(r"\mathbf{y} = %s \odot \hat{\mathbf{x}} + %s" % (gamma, beta))
         lines.append(D.eq(affine, y, d=d))
     s.step("Normalize" + (", then scale and shift" if len(lines) > 1 else "") + tag, *lines,
            text="" if len(lines) > 1 else "With γ = 1 and β = 0 the output is the normalized row itself.")
+
+
+def _written(value: Any, symbol: str) -> str:
+    """γ or β written in a formula: its values when few (SHORT_VECTOR), else its symbol (given on the sheet)."""
+    return tex(value) if not isinstance(value, list) or len(value) <= SHORT_VECTOR else symbol
 
 
 def _grad_x(row_g: list, xhat: list, std: Any, gammas: list) -> list:
@@ -193,8 +197,8 @@ def _backward(s: Solution, p: Problem, xhats: list[list], variances: list) -> No
         if i < SHOWN_ROWS:
             _show_backward(s, p, i, g, xhat, gammas, grad_x[-1])
     D.answer(s, "grad_x", _shaped(p, grad_x), r"\partial\mathcal{L}/\partial x")
-    D.answer(s, "grad_gamma", grad_gamma, r"\partial\mathcal{L}/\partial\gamma")
-    D.answer(s, "grad_beta", grad_beta, r"\partial\mathcal{L}/\partial\beta")
+    answer_row(s, "grad_gamma", grad_gamma, r"\partial\mathcal{L}/\partial\gamma")
+    answer_row(s, "grad_beta", grad_beta, r"\partial\mathcal{L}/\partial\beta")
 
 
 def recompute(p: Problem) -> dict[str, Any]:

@@ -265,3 +265,15 @@ def test_self_attention_follows_from_the_students_queries_and_gradients(tmp_path
     wrong = [m for m in derive.check(derive.load(spec), {"p": given}).problems[0].marks if not m.ok]
     assert {(m.name, m.carried) for m in wrong} == {("queries", None), ("scores", "queries"),
                                                     ("grad_queries", None), ("grad_wq", "grad_queries")}
+
+
+def test_a_row_of_many_keys_is_written_with_its_sum_named():
+    """SPEC §15: four keys' exact weights (1/Σ e^{s_ik − s_ij} each) do not fit a line; the key names S_i."""
+    x = [[0.5, -1, 0.25, 2], [1, 0, -0.5, 0.75], [-1.5, 0.5, 1, 0], [0.25, 0.25, -2, 1]]
+    w = [[0.5, 0, -0.5, 0.25], [0.25, 1, 0, -0.5], [0, -0.25, 0.5, 1], [1, 0.5, 0.25, 0]]
+    s = derive.attention(input=x, wq=w, wk=w[::-1], wv=w, causal=True)
+    step = next(st for st in s.steps if st.title == "Softmax of each row")
+    lines = "\n".join(step.math)
+    assert r"S_{3} = \sum_k e^{s_{3k}} = " in lines and r"\mathbf{a}_{3} = e^{\mathbf{s}_{3}}/S_{3} \approx" in lines
+    assert r"S_{2} = " in lines and r"S_{1} = " not in lines        # two keys still read exactly
+    assert r"\frac{1}{e^" not in lines.split(r"S_{2}")[1]

@@ -1,4 +1,6 @@
 """batch_norm forward and backward against PyTorch (F.batch_norm, training=True; autograd)."""
+import re
+
 import pytest
 import sympy
 import torch
@@ -91,3 +93,30 @@ def test_bad_batch_norm(fields, message):
     with pytest.raises(derive.SpecError) as info:
         derive.solve({"kind": "batch_norm", **fields})
     assert str(info.value).startswith(message)
+
+
+BIG_X = [[round(((7 * i + 3 * j) % 19 - 9) / 7.3, 2) for j in range(8)] for i in range(16)]
+
+
+def test_a_large_batch_sums_on_lines_of_their_own():
+    """SPEC §15: sixteen samples are not one fraction 700pt wide; Σx and Σ(x − μ)² stand on lines that break."""
+    s = derive.batch_norm(BIG_X, gamma=0.5, beta=-0.25, eps=1e-5)
+    first = next(st for st in s.steps if st.title == "Mean and variance (feature 0)")
+    assert first.math[0].startswith(r"\sum_i x_i = ") and first.math[2].startswith(r"\sum_i (x_i - \mu)^2 = ")
+    tex = s.to_latex()
+    assert not re.search(r"[+-] \(-[0-9.]+\)(?!\^)", tex)     # a negative term's sign folded in: no + (-0.62)
+    assert r"\frac{\mathbf{x} - \mu}{\sqrt{\sigma^2 + \varepsilon}}" in tex   # no fraction in a fraction
+
+
+def test_a_small_batch_keeps_one_fraction():
+    s = derive.batch_norm([2, 4, 6, 8, 10], gamma=2, beta=1)
+    assert r"\mu = \frac{2 + 4 + 6 + 8 + 10}{5} = 6" in s.steps[1].math[0]
+
+
+def test_a_wide_row_of_exact_decimals_stands_as_a_column():
+    """Eight variances of 12 digits each do not fit a line: a column with ⊤, every digit kept."""
+    s = derive.batch_norm(BIG_X, eps=1e-5)
+    variance = next(a for a in s.answer_list if a.name == "variance")
+    assert variance.display.endswith(r"\end{bmatrix}^{\top}") and variance.display.count(r"\\") == 7
+    mean = next(a for a in s.answer_list if a.name == "mean")
+    assert mean.display is None or "top" not in mean.display

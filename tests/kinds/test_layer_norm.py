@@ -143,3 +143,15 @@ def test_output_follows_from_the_students_normalized(tmp_path):
                               "output": [[-2, -1, -1, -2.5], [2, -3, -1, 0.5]]})
     out = [m for m in marks if m.name == "output" and not m.ok]
     assert len(out) == 5 and all(m.carried == "normalized" for m in out)
+
+
+def test_a_long_gamma_is_written_by_its_symbol():
+    """SPEC §15: twelve γ and twelve β written into y = γ ⊙ x̂ + β made a line shrunk to 70 %."""
+    x = [[round(((5 * i + 3 * j) % 11 - 5) / 3, 2) for j in range(12)] for i in range(2)]
+    gamma = [round(1 + j / 10, 1) for j in range(12)]
+    s = derive.layer_norm(x, gamma=gamma, beta=[0.5] * 12)
+    lines = "\n".join(line for st in s.steps for line in st.math)
+    assert r"\mathbf{y} = \boldsymbol{\gamma} \odot \hat{\mathbf{x}} + \boldsymbol{\beta}" in lines
+    assert r"\sum_j x_j = " in lines
+    small = derive.layer_norm([1.0, -1.0, 2.0, 2.0], gamma=[1, 0.5, 2, 1], beta=[0, 0.1, -0.1, 0])
+    assert r"\begin{bmatrix}1 & 0.5 & 2 & 1\end{bmatrix} \odot" in "\n".join(m for st in small.steps for m in st.math)
