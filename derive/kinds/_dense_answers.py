@@ -24,12 +24,10 @@ def names(symbol: str, count: int) -> str:
 
 def _parts(parts: list, d: int) -> tuple[list[str], list[str] | None, bool]:
     """(how each part is shown, its decimals when some part is irrational and shown exactly, any shown ≈)."""
-    if any(v is not None and E.is_approx(v) for v in parts):
-        return [rounded(v, d) if v is not None else tex(None) for v in parts], None, True
     shown_parts = [shown(v, d) if v is not None else (tex(None), False) for v in parts]
-    if any(approximate for _, approximate in shown_parts):
-        return [rounded(v, d) if v is not None else tex(None) for v in parts], None, True
     texts = [text for text, _ in shown_parts]
+    if any(approximate for _, approximate in shown_parts):
+        return texts, None, True
     if any(v is not None and _irrational(v) for v in parts):
         return texts, [rounded(v, d) if v is not None else tex(None) for v in parts], False
     return texts, None, False

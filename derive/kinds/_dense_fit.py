@@ -4,6 +4,7 @@ below 70 %)."""
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 CHAR = 5.5          # pt: a digit or letter of 11pt math
 NARROW = 3.1        # pt: `.`, `,`, `(` and the like
@@ -64,6 +65,19 @@ def _rows_width(body: str, boxes: list[float]) -> float:
 
 def _flat_width(text: str, boxes: list[float] | None = None) -> float:
     """The width of LaTeX with no matrix left in it (placeholders \\0k\\0 stand for measured boxes)."""
+    if "\x00" not in text:
+        return _text_width(text)
+    return _measure(text, boxes)
+
+
+@lru_cache(maxsize=1 << 16)
+def _text_width(text: str) -> float:
+    """`_measure` of text with no placeholder, made once per text (matrix cells repeat)."""
+    return _measure(text, None)
+
+
+def _measure(text: str, boxes: list[float] | None) -> float:
+    """The width of LaTeX with no matrix left in it."""
     total = 0.0
     for name, pt in SPACES.items():
         total += text.count(name) * pt

@@ -4,6 +4,7 @@ broken into rows where they do not fit the line. (The dense kinds' steps are in 
 `_dense_answers`, their question sheet in `_dense_given`.)"""
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any, Callable
 
 import sympy
@@ -59,11 +60,23 @@ def _mark(text: str, pieces: list[str]) -> Latex:
     return _Rounded(text) if any(isinstance(p, _Rounded) for p in pieces) else Latex(text)
 
 
+@lru_cache(maxsize=1 << 16)
+def _decimals(v: Any, d: int) -> Latex:
+    """One number's decimals, made once (a gradient is shown in the steps, the graph and the answers)."""
+    return decimals(v, d)
+
+
+@lru_cache(maxsize=1 << 16)
+def _decimal(v: Any, d: int) -> Latex:
+    """One number rounded to `d` digits, made once."""
+    return decimal(v, d)
+
+
 def rounded(x: Any, d: int) -> Latex:
     """Decimals (short terminating ones as written); every entry rounded to `d` digits when that is too wide."""
     x = E.to_sympy(visible(x))
-    text = grid(x, lambda v: decimals(v, d))
-    return text if F.fits(text) else grid(x, lambda v: decimal(v, d))
+    text = grid(x, lambda v: _decimals(v, d))
+    return text if F.fits(text) else grid(x, lambda v: _decimal(v, d))
 
 
 def visible(x: Any) -> Any:
