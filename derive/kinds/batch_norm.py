@@ -153,7 +153,7 @@ def normalized_formula(mean: Any, std: Any) -> str:
     fraction in a fraction would be set too small)."""
     if r"\frac" in tex(std):
         return r"\frac{\mathbf{x} - \mu}{\sqrt{\sigma^2 + \varepsilon}}"
-    return r"\frac{\mathbf{x} %s}{%s}" % (minus(mean), tex(std))
+    return r"\frac{\mathbf{x}%s}{%s}" % (minus(mean), tex(std))
 
 
 def plus(v: Any) -> str:
