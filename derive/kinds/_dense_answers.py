@@ -15,8 +15,7 @@ from ._dense_show import _irrational, rounded, shown
 
 
 def names(symbol: str, count: int) -> str:
-    """The answer's symbol for `count` layers: `W^{[1]}`, `W^{[1]}, W^{[2]}`, or `W^{[1]}, \\dots, W^{[L]}`.
-    `symbol` has `#` where the layer number goes."""
+    """`W^{[1]}`, `W^{[1]}, W^{[2]}` or `W^{[1]}, \\dots, W^{[L]}` for `count` layers (`#` in `symbol`: the layer)."""
     if count <= 3:
         return ", ".join(symbol.replace("#", str(k)) for k in range(1, count + 1))
     return symbol.replace("#", "1") + r", \dots, " + symbol.replace("#", str(count))
@@ -43,8 +42,8 @@ def display(parts: list, d: int) -> Latex:
 
 
 def answer(s: Solution, name: str, value: Any, symbol: str, layers: int | None = None) -> None:
-    """Record an answer: one value, or (with `layers`) one per layer, `symbol` holding `#` for the layer. A single
-    value whose exact form fits the line is left to the answers box's own `symbol = exact ≈ decimals`."""
+    """Record an answer: one value, or (with `layers`) one per layer, `symbol` holding `#` for the layer."""
+    # a single value whose exact form fits the line is left to the answers box's own `symbol = exact ≈ decimals`
     value, approximate = E.settle(value)
     d = s.problem.digits
     if layers is None:

@@ -34,8 +34,7 @@ def _flat(x: Any) -> list:
 
 
 def grid(x: Any, cell: Callable[[Any], Latex]) -> Latex:
-    """`matrix` of a value as `visible` leaves it (a None row or entry is the gap: ⋮ ⋱ or ⋯); a list of matrices
-    one after the other. Marked rounded (≈) when a cell is."""
+    """`matrix` of a value as `visible` leaves it (None is the gap: ⋮ ⋱ ⋯), marked ≈ when a cell is."""
     if not isinstance(x, list):
         return cell(x)
     if x and isinstance(x[0], list) and x[0] and isinstance(x[0][0], list):
@@ -80,8 +79,7 @@ def rounded(x: Any, d: int) -> Latex:
 
 
 def visible(x: Any) -> Any:
-    """The entries the key shows of a value: past MAX_SHOWN rows or columns the middle ones become a None gap (as
-    `matrix` elides them), so a big matrix is converted and measured only where it is seen."""
+    """The entries the key shows: past MAX_SHOWN rows or columns the middle is a None gap, as `matrix` elides."""
     if not isinstance(x, list):
         return x
     keep = _elide(x) if len(x) > MAX_SHOWN else x
@@ -104,8 +102,7 @@ def shown(x: Any, d: int) -> tuple[Latex, bool]:
 
 
 def _short_exact(x: Any, limit: int = LONG_EXACT, cell_limit: int | None = LONG_CELL) -> Latex | None:
-    """The exact LaTeX of a value, or None once it is too long to read (printing stops there: a long matrix of
-    exact expressions is not printed whole just to be measured)."""
+    """The exact LaTeX of a value, or None once it is too long to read (printing stops there)."""
     state = {"total": 0, "long": False}
 
     def cell(v: Any) -> Latex:
@@ -147,10 +144,9 @@ def value(x: Any, d: int) -> Latex:
 
 
 def eq(*parts: Any, d: int) -> Latex:
-    """`formula = substitution = … = result`: parts after the first may be exact values (lists, numbers);
-    a part shown (partly) by rounded decimals is joined with ≈; the last is the result (exact ≈ decimals).
-    When the formula and the widest part would not fit one line side by side, the formula stands on a row of its
-    own and each part on a row below it."""
+    """`formula = substitution = … = result` (≈ before a part shown by rounded decimals), stacked if too wide."""
+    # parts after the first may be exact values; the last is the result (exact ≈ decimals). When the formula and
+    # the widest part do not fit one line side by side, the formula stands on a row of its own, the parts below.
     head, pieces = str(parts[0]), []
     for i, part in enumerate(parts[1:], 1):
         if i == len(parts) - 1 and not isinstance(part, str):
@@ -182,8 +178,7 @@ INLINE = {"": r"\,", r"\cdot": r"\,"}
 
 
 def joined(first: str, *rest: tuple[str, str]) -> Latex:
-    """Factors and terms of a substitution: `first`, then (operator, piece) pairs ("" is a product); side by side
-    when they fit the line, else one per row, each row led by its operator (· for a product)."""
+    """`first`, then (operator, piece) pairs ("" a product): side by side if they fit, else a row each (· for "")."""
     approximate = any(isinstance(p, _Rounded) for p in (first, *(piece for _, piece in rest)))
     inline = first + "".join(INLINE.get(op, f" {op} ") + piece for op, piece in rest)
     if F.fits(inline, F.BUDGET - 40):
@@ -220,8 +215,7 @@ def per_layer(values: list[list[list]], vector: bool) -> list:
 
 
 def answer(s: Any, name: str, value_: Any, symbol: str, per_layer: bool = False) -> None:
-    """Record an answer (the other kinds' answers box: a long or carried value by `… ≈` its decimals); once any
-    entry is carried as a decimal the answer is marked approximate."""
+    """Record an answer as the other kinds' answers box writes it (a long or carried value by `… ≈` decimals)."""
     value_, approximate = E.settle(value_)
     parts = value_ if per_layer else [value_]
     shown_parts = [_decimals_only(v, s.problem.digits) if v is not None else (tex(None), False) for v in parts]

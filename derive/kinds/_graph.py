@@ -156,8 +156,7 @@ def untabulated(chain: list, side: dict[str, Val]) -> list[Val]:
 
 
 def _wrap(a: Val | Op, b: Val | Op, pos: dict[str, tuple[float, float]], vw: float) -> list[str]:
-    """The edge from the end of one row to the start of the next: down, left, down, right, through corner points
-    (plain segments between empty nodes, which the HTML export can redraw too)."""
+    """The edge from the end of one row to the start of the next, through corner nodes (the HTML export reads it)."""
     (ax, ay), (bx, by) = pos[a.key], pos[b.key]
     drop, left = ay - 0.4 - 0.75, bx - _width(b, vw) / 2 - 0.3
     corners = [(f"{a.key}to{b.key}{i}", x, y) for i, (x, y) in enumerate(((ax, drop), (left, drop), (left, by)))]
@@ -214,21 +213,27 @@ SPACER = r"\\ \\[-6pt]"   # a row's end and an empty row: a gap even below a tal
 HEAD = r"\renewcommand{\arraystretch}{1.3}\begin{tabular}[t]{@{}l c c c@{}}"
 
 
+GRAD = r"$\partial\mathcal{L}/\partial(\cdot)$"
+HEADS = {True: rf"node & shape & value & {GRAD} \\", False: rf"node & shape & & value, then {GRAD} \\"}
+
+
+def _rows(n: Val, val: str, grad: str, side: bool) -> list[str]:
+    """One node's rows: value and gradient side by side, or the gradient on a row below the value."""
+    head = rf"${n.name}$ & ${_shape_tex(n.value)}$ & "
+    if side:
+        return [head + rf"{val} & {grad} \\[7pt]"]
+    return [head + f"value & {val} {SPACER}", f" & & {GRAD} & {grad} {SPACER}"]
+
+
 def table(nodes: list[Val], digits: int) -> str:
-    """node | shape | value | gradient, in blocks of TABLE_ROWS nodes one below the other (each fits the line:
-    where value and gradient side by side would not, the gradient goes on a row of its own below the value)."""
+    """node | shape | value | gradient: TABLE_ROWS nodes a table, one below the other, each fitting the line."""
     cells = [_cells(n, digits) for n in nodes]
     side = max(_cell_width(v) + _cell_width(g) for v, g in cells) <= TABLE_WIDTH
     blocks = []
     for start in range(0, len(nodes), TABLE_ROWS):
-        rows = [HEAD, r"\toprule", (r"node & shape & value & $\partial\mathcal{L}/\partial(\cdot)$ \\" if side else
-                                    r"node & shape & & value, then $\partial\mathcal{L}/\partial(\cdot)$ \\"), r"\midrule"]
+        rows = [HEAD, r"\toprule", HEADS[side], r"\midrule"]
         for n, (val, grad) in zip(nodes[start:start + TABLE_ROWS], cells[start:start + TABLE_ROWS]):
-            if side:
-                rows.append(rf"${n.name}$ & ${_shape_tex(n.value)}$ & {val} & {grad} \\[7pt]")
-            else:
-                rows.append(rf"${n.name}$ & ${_shape_tex(n.value)}$ & value & {val} {SPACER}")
-                rows.append(rf" & & $\partial\mathcal{{L}}/\partial(\cdot)$ & {grad} {SPACER}")
+            rows += _rows(n, val, grad, side)
         rows += [r"\bottomrule", r"\end{tabular}"]
         blocks.append(_fit("\n".join(rows)))
     return "\n\\par\\medskip\n".join(blocks)
