@@ -149,8 +149,9 @@ def answer_line(answer: Any, digits: int) -> Latex:
     """`symbol = exact ≈ decimal` for the answers box."""
     from .latex import chain
     lhs = answer.symbol or Latex(r"\text{%s}" % escape(answer.name.replace("_", " ")))
-    if answer.display is not None:
-        return Latex(f"{lhs} = {answer.display}")
+    if answer.display is not None:   # a display of decimals only reads lhs ≈ …
+        joint = " " if answer.display.startswith(r"\approx") else " = "
+        return Latex(f"{lhs}{joint}{answer.display}")
     return chain(lhs, answer.value, approx_digits=digits)
 
 

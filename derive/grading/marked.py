@@ -67,6 +67,7 @@ def _rows(p: ProblemReport) -> list[dict[str, Any]]:
 
 
 LONG_EXACT = 60   # characters of an exact form's LaTeX past which the key shows the decimal and the exact form below
+SHOWN_EXACT = 160  # … and past which the exact form is not shown at all
 
 
 def _row(m: Mark, digits: int) -> dict[str, Any]:
@@ -82,8 +83,8 @@ def _row(m: Mark, digits: int) -> dict[str, Any]:
 
 
 def breakable(words: str) -> Latex:
-    """An answer label or a file name that may break after a dot, slash, underscore or hyphen, or before a bracket."""
-    pieces = re.split(r"(?<=[./_-])|(?=\[)", words)
+    """An answer label or a file name that may break after a dot, a slash, an underscore or a hyphen."""
+    pieces = re.split(r"(?<=[./_-])", words)
     return Latex(r"\allowbreak{}".join(escape(piece) for piece in pieces))
 
 
@@ -101,4 +102,7 @@ def _expected(m: Mark, digits: int) -> tuple[Latex, Latex | None]:
     full = approx(exact, digits)
     if len(full) <= LONG_EXACT:
         return full, None
-    return Latex(r"\approx " + decimals(exact, digits)), Latex(r"\(\displaystyle " + tex(exact) + r"\)")
+    form = tex(exact)
+    if len(form) > SHOWN_EXACT:   # too long to read (and to break): the key and its JSON hold it
+        return Latex(r"\approx " + decimals(exact, digits)), Latex(r"\text{too long to show here; it is in the key}")
+    return Latex(r"\approx " + decimals(exact, digits)), Latex(r"\(" + form + r"\)")
