@@ -81,7 +81,7 @@ def shape_text(shape: Shape) -> str:
         return "×".join(str(n) for n in shape)
     if len(shape) == 2:
         return f"{shape[0]} tokens of {shape[1]} features"
-    return f"a flat vector of {shape[0]}"
+    return f"a flat vector of {shape[0]:,}"
 
 
 def all_layers(layers: list[Layer]) -> list[Layer]:

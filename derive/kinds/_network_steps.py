@@ -62,9 +62,19 @@ def _repeat(s: Solution, rows: list[Row], names: list[str], prints: list[tuple],
     span = label(design, f"{path}s {i + 1} to {end}" if end > i + 1 else f"{path} {i + 1}")
     stage = _stage_span(rows, names, i, end, k)
     title, ref = (f"{span}: {stage[0]}", stage[1]) if stage else (f"{span}: {names[i]}", f"{word} {k + 1}")
-    s.step(title, text=f"The same as {ref}: {A.shape_text(row.shape_out)} out, {row.params:,} parameters and "
-                       f"{row.mults:,} multiplications" + (" each." if end > i + 1 else "."))
+    s.step(title, text=f"The same as {ref}: {_out(row.shape_out)} out, {_count(row.params, 'parameters')} and "
+                       f"{_count(row.mults, 'multiplications')}" + (" each." if end > i + 1 else "."))
     return end
+
+
+def _out(shape: tuple) -> str:
+    """`28×28×512`, `16 tokens of 64 features`, or `4,096` for a flat vector (`4,096 out`)."""
+    return f"{shape[0]:,}" if len(shape) == 1 else A.shape_text(shape)
+
+
+def _count(n: int, what: str) -> str:
+    """`1,792 parameters`, or `no parameters` (never `0 parameters`)."""
+    return f"{n:,} {what}" if n else f"no {what}"
 
 
 def _stage_span(rows: list[Row], names: list[str], i: int, end: int, k: int) -> tuple[str, str] | None:

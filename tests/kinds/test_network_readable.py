@@ -119,3 +119,9 @@ def test_a_ratio_that_rounds_to_one_reads_as_a_percentage():
     assert "1.00×" not in text and "0.1% more than the a design" in text and "0.1% more than it" in text
     same = derive.network([4], designs={"a": [{"dense": 2}], "b": [{"dense": 2}]})
     assert "the same as the a design" in next(st.text for st in same.steps if st.title == "The designs side by side")
+
+
+def test_a_repeated_layer_without_counts_says_no_and_a_vector_its_size():
+    """'a flat vector of 4096 out, 0 parameters and 0 multiplications' (VGG's layer 23) read badly."""
+    text = next(step.text for step in vgg16().steps if step.title.startswith("Layer 23"))
+    assert text == "The same as layer 21: 4,096 out, no parameters and no multiplications."
