@@ -11,6 +11,7 @@ from .. import fields as F
 from ..kind import AnswerSpec, Kind, delegate
 from ..latex import Latex, chain, decimal_text, matrix, tex
 from ..problem import Problem
+from ..sheet import given_entries
 from ..slipkit import Answers, Slip, Variant, mapped, setting
 from ..solution import Solution
 from . import _images as I
@@ -198,6 +199,15 @@ class Dropout(Kind):
     validate = delegate()
     solve = delegate()
     recompute = delegate()
+
+    def given(self, p: Problem) -> list[tuple[str, Any]]:
+        """The fields as written; a mask drawn from the seed as its 0/1 values (SPEC §15: the sheet shows every
+        number a student needs, a random mask as its values)."""
+        out = super().given(p)
+        if p.fields.mask is None:
+            mask = np.vectorize(int)(_draws(p) < float(p.fields.keep_prob)).tolist()
+            out += given_entries(f"mask, drawn with seed {p.seed} (1 keeps a unit)", mask, None)
+        return out
 
 
 KIND = Dropout()

@@ -98,3 +98,15 @@ BAD = [
 @pytest.mark.parametrize("fields,message", BAD)
 def test_bad_dropout_specs_exit_2_with_exact_messages(bad_spec, fields, message):
     assert bad_spec(f"title: t\nproblems:\n  - id: d\n    kind: dropout\n    {fields}\n") == message
+
+
+def test_the_question_sheet_shows_a_drawn_mask_as_its_values():
+    """SPEC §15: the sheet shows a random mask as its values (the worksheet's q6b gave no mask and no seed)."""
+    sheet = derive.load("problems/worksheet.yaml")
+    q = next(p for p in sheet.problems if p.id == "q6b")
+    given = dict(q.definition.given(q))
+    shown = given["mask, drawn with seed 7 (1 keeps a unit)"]
+    mask = derive.solve(q).answers["mask"]
+    assert shown == r"\begin{bmatrix}" + " & ".join(str(m) for m in mask) + r"\end{bmatrix}"
+    written = derive.dropout([1, 2], 0.5, mask=[1, 0]).problem
+    assert [name for name, _ in written.definition.given(written)] == ["activations", "keep prob", "mask", "inverted"]
