@@ -5,6 +5,7 @@ from ..latex import Latex
 from ..solution import Solution
 from . import _arch as A
 from ._arch import Row
+from ._network_compact import Worked, formulas, merge_runs, one_sentence, worked_for
 from ._network_lines import layer_lines, shape_line, size_lines
 from ._network_rules import rules, rules_text
 from ._network_tex import IN, OUT, SUM_SHOWN, dims, label, plain, product, total_line, with_words, words
@@ -13,9 +14,6 @@ __all__ = ["IN", "OUT", "SUM_SHOWN", "dims", "label", "plain", "product", "total
            "layer_lines", "shape_line", "size_lines", "rules", "rules_text", "explain", "concat_lines", "add_lines"]
 
 
-LONG_NETWORK = 16   # layers (blocks' own included) past which a layer worked like an earlier one takes one sentence
-Worked = dict        # what a layer's formulas are (its `_formulas` key) → where they were first worked in full
-
 
 def explain(s: Solution, rows: list[Row], design: str | None, path: str = "Layer",
             worked: Worked | None = None) -> None:
@@ -23,8 +21,9 @@ def explain(s: Solution, rows: list[Row], design: str | None, path: str = "Layer
 
     In a long network (past LONG_NETWORK layers) each kind of layer is worked in full once; a later layer of the
     same kind with other sizes gets one sentence of the same substitutions, so the key stays a few pages long."""
-    if worked is None and path == "Layer":
-        worked = {} if len(A.leaves(rows)) > LONG_NETWORK else None
+    top = worked is None and path == "Layer"
+    if top:
+        worked = worked_for(rows)
     names = A.names(rows)
     prints = [A.fingerprint(r) for r in rows]
     seen: dict[tuple, int] = {}
@@ -40,6 +39,8 @@ def explain(s: Solution, rows: list[Row], design: str | None, path: str = "Layer
         for j in range(i, end):
             seen[prints[j]] = j
         i = end
+    if top and worked is not None:
+        merge_runs(s, worked)
 
 
 def _repeat(s: Solution, rows: list[Row], names: list[str], prints: list[tuple], i: int, k: int,
@@ -95,35 +96,13 @@ def _explain_one(s: Solution, row: Row, name: str, design: str | None, path: str
         _explain_branches(s, row, name, design, where, path, worked)
     elif row.layer.type == "residual":
         _explain_residual(s, row, name, design, where, path, worked)
-    elif worked is not None and _formulas(row) in worked:
-        lines, _ = layer_lines(row)
-        s.step(f"{where}: {name}", text=compact(lines, worked[_formulas(row)], row))
+    elif worked is not None and formulas(row) in worked.first:
+        one_sentence(s, worked, where, name, layer_lines(row)[0], row)
     else:
         lines, text = layer_lines(row)
         s.step(f"{where}: {name}", *lines, text=text)
         if worked is not None:
-            worked[_formulas(row)] = where[0].lower() + where[1:]
-
-
-def _formulas(row: Row) -> tuple:
-    """What decides the formulas of a layer's step: its type, bias, grouping, dilation, ceil mode, input rank."""
-    layer = row.layer
-    return (layer.type, layer.bias, layer.groups == 1, layer.dilation == (1, 1), layer.ceil_mode,
-            len(row.shape_in))
-
-
-def compact(lines: list[Latex], first: str, row: Row) -> str:
-    """A layer's lines as one sentence of inline math, each count's symbolic formula left out (it is the one
-    worked in full at `first`): `params = (3·3·64 + 1)·128 = 73,856`. A layer without lines: what it keeps."""
-    if not lines:
-        return f"As {first}: nothing to learn, nothing multiplied; the shape stays {A.shape_text(row.shape_out)}."
-    short = []
-    for line in lines:
-        parts = line.split(" = ", 2)
-        if line.startswith((r"\text{params} = ", r"\text{mult} = ")) and len(parts) == 3:
-            line = f"{parts[0]} = {parts[2]}"
-        short.append(f"${line}$")
-    return f"As {first}: " + "; ".join(short) + "."
+            worked.first[formulas(row)] = where[0].lower() + where[1:]
 
 
 def _explain_branches(s: Solution, row: Row, name: str, design: str | None, where: str, path: str,

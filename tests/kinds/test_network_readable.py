@@ -84,15 +84,28 @@ def test_a_long_name_wraps_onto_the_next_rows():
 # ---- the key ----------------------------------------------------------------------------------------------------
 
 def test_vgg_key_works_each_kind_of_layer_once():
-    """The issue's 13 near-identical pages: conv 3×3 is worked in full once, later convs in one sentence each."""
+    """The issue's 13 near-identical pages: conv 3×3 is worked in full once, later convs in one sentence each, a
+    run of such layers one step with a bullet per layer."""
     s = vgg16()
     by_title = {step.title: step for step in s.steps}
     assert len(by_title["Layer 1: conv 3×3, 64 filters, same, relu"].math) == 4
-    later = by_title["Layer 4: conv 3×3, 128 filters, same, relu"]
-    assert later.math == [] and later.text.startswith("As layer 1: $H_{\\text{out}} = W_{\\text{out}}")
-    assert r"$\text{params} = (3 \cdot 3 \cdot 64 + 1) \cdot 128 = 73{,}856$" in later.text
-    assert by_title["Layer 6: maxpool 2×2"].text.startswith("As layer 3: ")
-    assert sum(len(step.math) for step in s.steps) < 30
+    assert by_title["Layer 2: conv 3×3, 64 filters, same, relu"].text.startswith(
+        "As layer 1: $H_{\\text{out}} = W_{\\text{out}}")
+    run = by_title["Layers 4 to 8"]
+    assert run.math == [] and run.text.count("\n- ") == 4
+    assert run.text.startswith("- Layer 4 (conv 3×3, 128 filters, same, relu), as layer 1: $H_{\\text{out}}")
+    assert r"$\text{params} = (3 \cdot 3 \cdot 64 + 1) \cdot 128 = 73{,}856$" in run.text
+    assert "- Layer 6 (maxpool 2×2), as layer 3: " in run.text
+    assert sum(len(step.math) for step in s.steps) < 30 and len(s.steps) < 20
+
+
+def test_a_run_inside_a_block_is_titled_by_its_path():
+    block = {"name": "stage", "residual": [{"conv": 8, "kernel": 3, "padding": 1}, {"batchnorm": True},
+                                           {"activation": "relu"}]}
+    layers = [{"conv": 8, "kernel": 3, "padding": 1}, {"batchnorm": True}, {"activation": "relu"}] * 5 + [
+        {"conv": 8, "kernel": 1}, block]
+    titles = [step.title for step in derive.network([8, 8, 3], layers).steps]
+    assert "Layer 17, main path, layers 1 to 3" in titles
 
 
 def test_a_short_network_keeps_every_step_in_full():
