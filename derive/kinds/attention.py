@@ -196,8 +196,7 @@ class Attention(Kind):
             names += ["grad_wq", "grad_wk", "grad_wv", "grad_input"] if p.fields.input is not None else []
         return names
 
-    def follow(self, p: Problem, answer: str, given: Answers) -> Any:
-        return S.follow(p, answer, given)
+    follow = delegate(S)   # SPEC §12: redo an answer from the student's own earlier ones
 
     def given(self, p: Problem) -> list[tuple[str, Latex]]:
         return given(p)

@@ -256,9 +256,7 @@ class Conv2d(Kind):
         """The forward answers; with upstream, the gradients too (grad_kernel or grad_kernels)."""
         return ["output", "output_shape"] + (G.grad_names(p) if p.fields.upstream is not None else [])
 
-    def follow(self, p: Problem, answer: str, given: Answers) -> Any:
-        """A gradient redone from the student's own output (SPEC §12)."""
-        return L.follow(p, answer, given)
+    follow = delegate(L)   # SPEC §12: redo an answer from the student's own earlier ones
 
     def given(self, p: Problem) -> list[tuple[str, Latex]]:
         """The question sheet's data, without dilation 1 and groups 1 (the defaults a plain conv never mentions)."""

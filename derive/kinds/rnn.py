@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import fields as F
-from ..kind import AnswerSpec, Kind
+from ..kind import AnswerSpec, Kind, delegate
 from ..latex import Latex, tex
 from ..problem import Problem
 from ..slipkit import Answers
@@ -166,9 +166,7 @@ class Rnn(Kind):
     answer_names = staticmethod(answer_names)
     given = staticmethod(given)
 
-    def follow(self, p: Problem, answer: str, given: Answers) -> Any:
-        """hidden and cells from the student's own gates (SPEC §12)."""
-        return SL.follow(p, answer, given)
+    follow = delegate(SL)   # SPEC §12: redo an answer from the student's own earlier ones
 
 
 KIND = Rnn()
