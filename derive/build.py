@@ -1,20 +1,24 @@
-"""`derive build`: spec → solutions (checked) → .tex, .json, .pdf, built in a temporary folder, then moved."""
+"""`derive build`: spec → solutions (checked) → .tex, .json, .pdf, built in a temporary folder, then moved.
+SymPy and the kinds are imported only once TeX has been started on the fixed preamble (it loads meanwhile)."""
 from __future__ import annotations
 
 import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Callable
 
-from .engine import solve
+from . import livetex
 from .errors import BuildError, SpecError
-from .jsonout import document_json
+from .jinjaenv import fixed_preamble
 from .limits import DEFAULT, Limits
 from .pdf import TexMissing, compile_all
-from .render import render_document
 from .resources import resource
-from .spec import Worksheet, load
 from .staging import check_destinations, publish, staging_folder
+
+if TYPE_CHECKING:
+    from .solution import Solution
+    from .spec import Worksheet
 
 __all__ = ["Built", "build_spec", "default_spec", "solve_all", "staging_folder"]
 
@@ -35,8 +39,11 @@ def default_spec() -> tuple[Path, str]:
     return path, relative if not relative.startswith("..") else str(path)
 
 
-def solve_all(sheet: Worksheet, limits: Limits, questions: bool = False) -> list:
-    """Solve, check and render every problem, each under the time limit; a SpecError lists every bad problem."""
+def solve_all(sheet: Worksheet, limits: Limits, questions: bool = False,
+              solved: Callable[[Solution], None] | None = None) -> list:
+    """Solve, check and render every problem, each under the time limit; a SpecError lists every bad problem.
+    `solved` is told of each solution in order while every problem so far has been solved."""
+    from .engine import solve
     solutions, messages = [], []
     outputs = ("json", "tex", "questions") if questions else ("json", "tex")
     for problem in sheet.problems:
@@ -44,6 +51,8 @@ def solve_all(sheet: Worksheet, limits: Limits, questions: bool = False) -> list
             solutions.append(solve(problem, limits=limits, outputs=outputs))
         except SpecError as exc:
             messages.extend(exc.messages[:1])
+        if solved is not None and not messages:
+            solved(solutions[-1])
     if messages:
         raise SpecError(messages)
     return solutions
@@ -51,32 +60,77 @@ def solve_all(sheet: Worksheet, limits: Limits, questions: bool = False) -> list
 
 def build_spec(spec: str | Path, out: str | Path = "build", *, pdf: bool = True, questions: bool = False,
                limits: Limits = DEFAULT, shown: str | None = None) -> Built:
-    """Build one spec into `out`; nothing in `out` changes unless the whole build succeeds."""
-    sheet = load(spec, limits, name=shown or str(spec))
-    solutions = solve_all(sheet, limits, questions)
-    stem = Path(spec).stem
-    texts = {f"{stem}.tex": render_document(sheet, solutions), f"{stem}.json": document_json(sheet, solutions)}
-    if questions:
-        texts[f"{stem}-questions.tex"] = render_document(sheet, solutions, questions=True)
-    out = Path(out)
-    outputs = list(texts) + ([n[:-4] + ".pdf" for n in texts if n.endswith(".tex")] if pdf else [])
-    check_destinations(out, outputs)
-    work = staging_folder(out, stem)
+    """Build one spec into `out`; nothing in `out` changes unless the whole build succeeds. With the PDF, TeX
+    starts at once and typesets each problem as soon as it is solved and checked (derive.livetex)."""
+    stem, out = Path(spec).stem, Path(out)
+    documents = {f"{stem}.tex": False, **({f"{stem}-questions.tex": True} if questions else {})}
+    outputs = [*documents, f"{stem}.json"] + ([n[:-4] + ".pdf" for n in documents] if pdf else [])
+    made_out = pdf and not out.exists()
+    work = early_staging(out, stem, outputs) if pdf else None
+    live = None
+    try:
+        if work is not None:
+            live = livetex.start([work / name for name in documents], [fixed_preamble()] * len(documents))
+        from .jsonout import document_json
+        from .render import document_parts, problem_fragment, render_document
+        from .spec import load
+        sheet = load(spec, limits, name=shown or str(spec))
+        if live is not None and not live.extend([document_parts(sheet, q)[0] for q in documents.values()]):
+            live = None
+        solved = None if live is None else lambda s: live.send([problem_fragment(s, q) for q in documents.values()])
+        solutions = solve_all(sheet, limits, questions, solved)
+        texts = {f"{stem}.tex": render_document(sheet, solutions), f"{stem}.json": document_json(sheet, solutions)}
+        if questions:
+            texts[f"{stem}-questions.tex"] = render_document(sheet, solutions, questions=True)
+        check_destinations(out, outputs)
+        work = work or staging_folder(out, stem)
+        return write_all(work, out, texts, pdf, live, shown or spec, len(solutions))
+    except BaseException:
+        if live is not None:
+            live.abort()
+        raise
+    finally:
+        if work is not None:
+            shutil.rmtree(work, ignore_errors=True)
+        if made_out:
+            _remove_empty(out)
+
+
+def early_staging(out: Path, stem: str, outputs: list[str]) -> Path | None:
+    """The staging folder made before solving (TeX runs in it while derive solves); None when DIR is refused
+    (then the build fails after solving, with every problem's own errors first, as without the PDF)."""
+    try:
+        check_destinations(out, outputs)
+        return staging_folder(out, stem)
+    except BuildError:
+        return None
+
+
+def _remove_empty(out: Path) -> None:
+    """Remove DIR made by this build if it holds nothing (the build failed before publishing anything)."""
+    try:
+        out.rmdir()
+    except OSError:               # not empty (the build published, or another wrote there) or gone: leave it
+        return
+
+
+def write_all(work: Path, out: Path, texts: dict[str, str], pdf: bool, live: livetex.LiveTex | None,
+              shown: str | Path, problems: int) -> Built:
+    """Write the texts into the staging folder, typeset the .tex files, and publish everything at once."""
     try:
         for name, text in texts.items():
             (work / name).write_text(text, encoding="utf-8")
-        made = list(texts)
-        missing = None
+        made, missing = list(texts), None
+        sources = [work / n for n in texts if n.endswith(".tex")]
         if pdf:
             try:
-                made.extend(p.name for p in compile_all([work / n for n in texts if n.endswith(".tex")]))
+                pdfs = live.finish([texts[s.name] for s in sources]) if live is not None else None
+                made.extend(p.name for p in (pdfs if pdfs is not None else compile_all(sources)))
             except TexMissing as exc:
                 missing = exc
-        built = Built(str(shown or spec), publish(work, out, made), len(solutions))
-        if missing:
-            raise TexMissing(f"{missing} ({', '.join(str(p) for p in built.paths)} written)")
-        return built
+        built = Built(str(shown), publish(work, out, made), problems)
     except OSError as exc:
         raise BuildError(f"cannot write to {out}: {exc.strerror}") from None
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    if missing:
+        raise TexMissing(f"{missing} ({', '.join(str(p) for p in built.paths)} written)")
+    return built

@@ -43,11 +43,13 @@ def tex_env() -> dict[str, str]:
 
 
 def command(tex_name: str) -> list[str]:
-    """pdflatex with shell escape off, never stopping for input, as an argument list (no shell)."""
+    """pdflatex with shell escape off, never stopping for input, no `%&` first line read (a document may come
+    through a pipe), as an argument list (no shell)."""
     pdflatex = shutil.which("pdflatex")
     if not pdflatex:
         raise TexMissing(f"no TeX engine found (latexmk or pdflatex): the PDF was not made; {INSTALL_HINT}")
-    return [pdflatex, "-no-shell-escape", "-interaction=nonstopmode", "-halt-on-error", "-file-line-error", tex_name]
+    return [pdflatex, "-no-shell-escape", "-no-parse-first-line", "-interaction=nonstopmode", "-halt-on-error",
+            "-file-line-error", tex_name]
 
 
 @dataclass
@@ -85,6 +87,11 @@ def compile_all(tex_paths: list[Path]) -> list[Path]:
     argv = command(f"{DOC}.tex")
     jobs = [prepare(Path(p)) for p in tex_paths]
     use_formats(jobs, argv[0])
+    return complete(jobs, argv)
+
+
+def complete(jobs: list[Job], argv: list[str]) -> list[Path]:
+    """Run the passes each job still needs, each failure with a format again without it; return the PDFs."""
     run_passes(jobs, argv)
     retry = [job for job in jobs if job.fmt is not None and job.code != 0]
     for job in retry:                   # a format is only a shortcut: what failed with it is run without
@@ -110,6 +117,13 @@ def prepare(source: Path) -> Job:
 
 def use_formats(jobs: list[Job], engine: str) -> None:
     """Give each job the cached format of its fixed preamble (dumped once per preamble), then write doc.tex."""
+    choose_formats(jobs, engine)
+    for job in jobs:
+        write_doc(job)
+
+
+def choose_formats(jobs: list[Job], engine: str) -> None:
+    """Give each job the cached format of the fixed preamble its source begins with (dumped once per preamble)."""
     formats: dict[str, Path | None] = {}
     for job in jobs:
         parts = texformat.split(job.source_text)
@@ -117,16 +131,19 @@ def use_formats(jobs: list[Job], engine: str) -> None:
             if parts[0] not in formats:
                 formats[parts[0]] = texformat.format_for(parts[0], engine, run_one)
             job.fmt = formats[parts[0]]
-        write_doc(job)
 
 
 def write_doc(job: Job) -> None:
     """doc.tex: the document (or its part after the preamble), dates left out unless SOURCE_DATE_EPOCH is set."""
-    prefix = "" if os.environ.get("SOURCE_DATE_EPOCH") else OMIT_DATES
     try:
-        (job.folder / f"{DOC}.tex").write_text(prefix + job.rest(), encoding="utf-8")
+        (job.folder / f"{DOC}.tex").write_text(date_line() + job.rest(), encoding="utf-8")
     except OSError as exc:
         raise BuildError(f"cannot prepare {job.source.name} for TeX: {exc.strerror}") from None
+
+
+def date_line() -> str:
+    """What doc.tex begins with: nothing, or (without SOURCE_DATE_EPOCH from the user) no dates in the PDF."""
+    return "" if os.environ.get("SOURCE_DATE_EPOCH") else OMIT_DATES
 
 
 def run_one(argv: list[str], folder: Path) -> int:
@@ -135,9 +152,9 @@ def run_one(argv: list[str], folder: Path) -> int:
 
 
 def run_passes(jobs: list[Job], argv: list[str]) -> None:
-    """Run every job once, together; again only those whose log asks for a rerun (at most MAX_PASSES)."""
+    """Run every job not yet run, together; again only those whose log asks for a rerun (at most MAX_PASSES)."""
     deadline = time.monotonic() + TIMEOUT
-    pending = list(jobs)
+    pending = [job for job in jobs if job.passes == 0 or needs_another(job)]
     width = max(2, os.cpu_count() or 1)     # many documents (variants): as many at a time as there are cores
     while pending:
         for at in range(0, len(pending), width):
@@ -145,7 +162,12 @@ def run_passes(jobs: list[Job], argv: list[str]) -> None:
             codes = run_together([(job.argv(argv), job.folder) for job in batch], deadline)
             for job, code in zip(batch, codes):
                 job.passes, job.code = job.passes + 1, code
-        pending = [job for job in pending if job.code == 0 and job.passes < MAX_PASSES and wants_rerun(job)]
+        pending = [job for job in pending if needs_another(job)]
+
+
+def needs_another(job: Job) -> bool:
+    """A job that ran cleanly, has passes left, and whose log asks for one more."""
+    return job.code == 0 and job.passes < MAX_PASSES and wants_rerun(job)
 
 
 def wants_rerun(job: Job) -> bool:
@@ -185,11 +207,11 @@ def run_together(runs: list[tuple[list[str], Path]], deadline: float) -> list[in
     return [proc.returncode for proc in procs]
 
 
-def start(argv: list[str], folder: Path) -> subprocess.Popen:
+def start(argv: list[str], folder: Path, stdin: int = subprocess.DEVNULL) -> subprocess.Popen:
     """One TeX process in `folder`, its output in tex.out, in a new session (a process group of its own)."""
     try:
         with open(folder / "tex.out", "wb") as out:
-            return subprocess.Popen(argv, cwd=folder, env=tex_env(), stdin=subprocess.DEVNULL, stdout=out,
+            return subprocess.Popen(argv, cwd=folder, env=tex_env(), stdin=stdin, stdout=out, bufsize=0,
                                     stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=_die_with_parent())
     except OSError as exc:
         raise BuildError(f"cannot run {argv[0]}: {exc.strerror}") from None

@@ -30,16 +30,8 @@ def finalize(value: Any) -> str:
 @lru_cache(maxsize=None)
 def environment() -> jinja2.Environment:
     """The one Jinja environment (templates from the package's templates folder)."""
-    from .resources import resource
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(resource("templates"))),
-        block_start_string=r"\BLOCK{", block_end_string="}",
-        variable_start_string=r"\VAR{", variable_end_string="}",
-        comment_start_string=r"\#{", comment_end_string="}",
-        line_comment_prefix="%#",
-        trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
-        autoescape=False, undefined=jinja2.StrictUndefined, finalize=finalize,
-    )
+    from .jinjaenv import SETTINGS, loader
+    env = jinja2.Environment(loader=loader(), finalize=finalize, **SETTINGS)
     env.filters["prose"] = lambda text: to_latex(text) if text else Latex("")
     env.filters["display"] = display
     env.globals["answer_line"] = answer_line
@@ -157,12 +149,22 @@ def answer_line(answer: Any, digits: int) -> Latex:
 
 def render_document(worksheet: Any, solutions: list, questions: bool = False) -> str:
     """The whole .tex of a worksheet (solutions, or the question sheet)."""
+    head, tail = document_parts(worksheet, questions)
+    return head + "".join(problem_fragment(s, questions) for s in solutions) + tail
+
+
+PROBLEMS_GO_HERE = "\x00derive: the problems\x00"
+
+
+def document_parts(worksheet: Any, questions: bool = False) -> tuple[str, str]:
+    """The .tex before the first problem and after the last (known before any problem is solved)."""
     title = worksheet.title
     if questions:
         title = re.sub(r"\s*[—–:-]+\s*(solutions?|answer key|answers|key)\s*$", "", title, flags=re.I) + " — Questions"
-    return environment().get_template("document.tex.j2").render(
-        sheet=worksheet, title=title, fragments=[problem_fragment(s, questions) for s in solutions],
-        questions=questions)
+    text = environment().get_template("document.tex.j2").render(
+        sheet=worksheet, title=title, fragments=[Latex(PROBLEMS_GO_HERE)], questions=questions)
+    head, tail = text.split(PROBLEMS_GO_HERE)
+    return head, tail
 
 
 def problem_fragment(solution: Any, questions: bool) -> Latex:

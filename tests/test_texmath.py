@@ -11,11 +11,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from derive.jinjaenv import fixed_preamble
 from derive.prose import UnsafeText, check_math, to_latex
 from derive.texmath import (ACCENTS, BIG, COMMANDS, FRACTIONS, MAX_CHARS, MAX_DEPTH, OPERATORS, SPACING, SYMBOLS,
                             MathError, parse, tokenize)
 
-TEMPLATE = Path(__file__).resolve().parent.parent / "templates" / "document.tex.j2"
 PDFLATEX = shutil.which("pdflatex")
 needs_tex = pytest.mark.skipif(PDFLATEX is None, reason="pdflatex is not installed")
 
@@ -184,9 +184,8 @@ def test_bad_math_in_a_spec_is_a_spec_error(bad_spec, math, message):
 
 
 def preamble() -> str:
-    """The document template's preamble (its Jinja comment lines dropped), with \\argmax and \\argmin declared."""
-    lines = TEMPLATE.read_text(encoding="utf-8").split(r"\title")[0].splitlines()
-    text = "\n".join(ln for ln in lines if not ln.startswith("%#"))
+    """The key's fixed preamble (as rendered), with \\argmax and \\argmin declared."""
+    text = fixed_preamble()
     for name in ("argmax", "argmin"):
         if "\\" + name not in text:
             text += f"\n\\DeclareMathOperator*{{\\{name}}}{{arg\\,{name[3:]}}}"
