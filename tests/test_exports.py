@@ -28,6 +28,7 @@ from derive.spec import load
 from derive.values import has_mapping
 
 WORKSHEET = resource("problems/worksheet.yaml")
+LAYOUT_WIDE = Path(__file__).resolve().parent / "layout_specs" / "forward_wide.yaml"   # a 10×12 drawn matrix
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 NUMERICAL = re.compile(r"\{1:NUMERICAL:=([^:}]+):([^}]+)\}")
 QTI = "{http://www.imsglobal.org/xsd/ims_qtiasiv1p2}"
@@ -194,6 +195,13 @@ def test_moodle_cloze_blanks_equal_the_json(export, worksheet_json):
         if "mask" in entry["answers"] or "params" in entry["answers"] or "direct.params" in entry["answers"]:
             counted = len(json_numbers({"answers": {"m": entry["answers"].get("mask", {"value": []})}}))
             assert all(t == "0" for _, t in (blanks[:counted] if counted else blanks)), entry["id"]
+
+
+def test_a_large_given_matrix_is_lines_of_text_in_the_question(export):
+    quiz = ET.parse(export(LAYOUT_WIDE, "moodle") / "forward_wide.moodle.xml").getroot()
+    text = next(q for q in quiz.findall("question") if q.get("type") != "category").find("questiontext/text").text
+    assert "row 0: [-1, 0.6, 0.3, -0.9" in text and "<br><code>row 1: [0.6, -0.2" in text
+    assert "&#39;" not in text and "['" not in text and "<mi>′</mi>" not in text   # no Python list as math
 
 
 def test_moodle_tolerances_follow_the_judging_rule(export, spec_file):

@@ -8,7 +8,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-from ..render import Prose, answer_line, display
+from ..render import Prose, Rows, answer_line, display
 from ..resources import resource
 from ..values import has_mapping
 from .figures import figure_html
@@ -47,6 +47,9 @@ def given_data(problem: Any) -> list[tuple[str, Markup, bool]]:
     for label, value in problem.definition.given(problem):
         if isinstance(value, Prose):
             out.append((str(label), Markup("<code>") + Markup.escape(str(value)) + Markup("</code>"), True))
+        elif isinstance(value, Rows):     # the rows of a large matrix, a line of text each (as on the PDF sheet)
+            lines = Markup("<br>").join(Markup("<code>") + Markup.escape(row) + Markup("</code>") for row in value)
+            out.append((str(label), Markup('<div class="rows">') + lines + Markup("</div>"), True))
         else:
             out.append((str(label), math_html(str(value), True), False))
     return out
