@@ -65,7 +65,7 @@ def build_spec(spec: str | Path, out: str | Path = "build", *, pdf: bool = True,
     stem, out = Path(spec).stem, Path(out)
     documents = {f"{stem}.tex": False, **({f"{stem}-questions.tex": True} if questions else {})}
     outputs = [*documents, f"{stem}.json"] + ([n[:-4] + ".pdf" for n in documents] if pdf else [])
-    made_out = pdf and not out.exists()
+    made = missing_folders(out) if pdf else []
     work = early_staging(out, stem, outputs) if pdf else None
     live = None
     try:
@@ -92,8 +92,7 @@ def build_spec(spec: str | Path, out: str | Path = "build", *, pdf: bool = True,
     finally:
         if work is not None:
             shutil.rmtree(work, ignore_errors=True)
-        if made_out:
-            _remove_empty(out)
+        remove_empty(made)
 
 
 def early_staging(out: Path, stem: str, outputs: list[str]) -> Path | None:
@@ -106,12 +105,23 @@ def early_staging(out: Path, stem: str, outputs: list[str]) -> Path | None:
         return None
 
 
-def _remove_empty(out: Path) -> None:
-    """Remove DIR made by this build if it holds nothing (the build failed before publishing anything)."""
-    try:
-        out.rmdir()
-    except OSError:               # not empty (the build published, or another wrote there) or gone: leave it
-        return
+def missing_folders(out: Path) -> list[Path]:
+    """DIR and those of its parents that do not exist yet, deepest first: what making DIR early would create."""
+    missing = []
+    for folder in (out, *out.parents):
+        if os.path.lexists(folder):
+            break
+        missing.append(folder)
+    return missing
+
+
+def remove_empty(folders: list[Path]) -> None:
+    """Remove the folders this build made, deepest first, while they are empty (the build published nothing)."""
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:           # not empty (the build published, or another wrote there) or gone: keep the rest
+            return
 
 
 def write_all(work: Path, out: Path, texts: dict[str, str], pdf: bool, live: livetex.LiveTex | None,

@@ -71,14 +71,15 @@ class LiveTex:
         for feed, text in zip(self.feeds, texts):
             feed.job.source_text = text
             feed.pieces.put(None)
+        deadline = time.monotonic() + pdf.TIMEOUT     # for every TeX run from here on, as in compile_all
         try:
-            self._wait(time.monotonic() + pdf.TIMEOUT)
+            self._wait(deadline)
         finally:
             self.abort()
         for feed in self.feeds:
             (feed.job.folder / f"{pdf.DOC}.tex").unlink()
             pdf.write_doc(feed.job)          # a further pass (or a run without the format) reads the whole file
-        return pdf.complete([feed.job for feed in self.feeds], self.argv)
+        return pdf.complete([feed.job for feed in self.feeds], self.argv, deadline)
 
     def _wait(self, deadline: float) -> None:
         """Wait for every TeX run to end (the first pass)."""
@@ -101,24 +102,28 @@ class LiveTex:
 
 def start(sources: list[Path], heads: list[str]) -> LiveTex | None:
     """Start pdflatex on each source-to-be (its text so far: `heads`) in a private folder beside it; None where
-    TeX cannot be run this way (no pdflatex, no /dev/stdin): the document is then typeset when it is whole."""
+    TeX cannot be run this way (no pdflatex, no /dev/stdin, a folder that takes no links, TeX that does not
+    start): the document is then typeset when it is whole, and any error is reported then, after the spec's."""
     if shutil.which("pdflatex") is None or not os.path.exists(STDIN):
         return None
     argv = pdf.command(f"{pdf.DOC}.tex")
-    jobs = [pdf.Job(source, Path(tempfile.mkdtemp(prefix="tex-", dir=source.parent)), head)
-            for source, head in zip(sources, heads)]
-    pdf.choose_formats(jobs, argv[0])
     live = LiveTex([], argv)
     try:
+        jobs = [pdf.Job(source, Path(tempfile.mkdtemp(prefix="tex-", dir=source.parent)), head)
+                for source, head in zip(sources, heads)]
+        pdf.choose_formats(jobs, argv[0])
         for job in jobs:
             os.symlink(STDIN, job.folder / f"{pdf.DOC}.tex")
-            feed = Feed(job, pdf.start(job.argv(argv), job.folder, stdin=subprocess.PIPE))
-            live.feeds.append(feed)
-            feed.thread = threading.Thread(target=feed.pump, name=f"tex-{job.source.name}", daemon=True)
-            feed.thread.start()
-            feed.sent.append(job.source_text)
-            feed.pieces.put(pdf.date_line() + job.rest())
+            live.feeds.append(Feed(job, pdf.start(job.argv(argv), job.folder, stdin=subprocess.PIPE)))
+    except (OSError, BuildError):     # not this way: compile_all typesets the whole file later, or says why not
+        live.abort()
+        return None
     except BaseException:
         live.abort()
         raise
+    for feed in live.feeds:           # threads only once every process is started (no fork beside a thread)
+        feed.sent.append(feed.job.source_text)
+        feed.pieces.put(pdf.date_line() + feed.job.rest())
+        feed.thread = threading.Thread(target=feed.pump, name=f"tex-{feed.job.source.name}", daemon=True)
+        feed.thread.start()
     return live

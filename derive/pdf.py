@@ -90,16 +90,18 @@ def compile_all(tex_paths: list[Path]) -> list[Path]:
     return complete(jobs, argv)
 
 
-def complete(jobs: list[Job], argv: list[str]) -> list[Path]:
-    """Run the passes each job still needs, each failure with a format again without it; return the PDFs."""
-    run_passes(jobs, argv)
+def complete(jobs: list[Job], argv: list[str], deadline: float | None = None) -> list[Path]:
+    """Run the passes each job still needs, each failure with a format again without it; return the PDFs.
+    Every run ends by `deadline` (default: TIMEOUT from now)."""
+    deadline = time.monotonic() + TIMEOUT if deadline is None else deadline
+    run_passes(jobs, argv, deadline)
     retry = [job for job in jobs if job.fmt is not None and job.code != 0]
     for job in retry:                   # a format is only a shortcut: what failed with it is run without
         fmt, job.fmt, job.passes = job.fmt, None, 0
         for leftover in job.folder.iterdir():    # the failed run's .aux must not feed the plain one
             leftover.unlink()
         write_doc(job)
-        run_passes([job], argv)
+        run_passes([job], argv, deadline)
         if job.code == 0:
             texformat.mark_bad(fmt)
     return [finish(job) for job in jobs]
@@ -151,9 +153,8 @@ def run_one(argv: list[str], folder: Path) -> int:
     return run_together([(argv, folder)], time.monotonic() + TIMEOUT)[0]
 
 
-def run_passes(jobs: list[Job], argv: list[str]) -> None:
+def run_passes(jobs: list[Job], argv: list[str], deadline: float) -> None:
     """Run every job not yet run, together; again only those whose log asks for a rerun (at most MAX_PASSES)."""
-    deadline = time.monotonic() + TIMEOUT
     pending = [job for job in jobs if job.passes == 0 or needs_another(job)]
     width = max(2, os.cpu_count() or 1)     # many documents (variants): as many at a time as there are cores
     while pending:

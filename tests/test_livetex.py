@@ -132,3 +132,48 @@ def test_tex_that_runs_too_long_is_stopped(tmp_path, monkeypatch):
     with pytest.raises(BuildError, match="TeX ran longer than 1 s"):
         live.finish([text])
     assert all(feed.proc.poll() is not None for feed in live.feeds)
+
+
+BAD = SPEC.replace("logits: [1, 1]", "logits: [1, x]")
+
+
+@needs_tex
+def test_a_folder_that_takes_no_links_builds_the_whole_file_at_the_end(cli, tmp_path, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise PermissionError(1, "Operation not permitted")
+    monkeypatch.setattr(livetex.os, "symlink", refuse)
+    (tmp_path / "spec.yaml").write_text(SPEC)
+    assert cli("build", tmp_path / "spec.yaml", "-o", tmp_path / "out").code == 0
+    assert "Two problems" in pdf_text(tmp_path / "out" / "spec.pdf")
+    (tmp_path / "spec.yaml").write_text(BAD)
+    result = cli("build", tmp_path / "spec.yaml", "-o", tmp_path / "out2")
+    assert result.code == 2 and "b.logits" in result.err and "Traceback" not in result.err
+    assert not (tmp_path / "out2").exists()
+
+
+@needs_tex
+def test_tex_that_cannot_start_early_leaves_the_spec_errors_first(cli, tmp_path, monkeypatch):
+    def broken(*args, **kwargs):
+        raise BuildError("cannot run pdflatex: Permission denied")
+    monkeypatch.setattr(pdfmod, "start", broken)
+    (tmp_path / "spec.yaml").write_text(BAD)
+    result = cli("build", tmp_path / "spec.yaml", "-o", tmp_path / "out")
+    assert result.code == 2 and "b.logits" in result.err
+
+
+def test_a_failed_build_removes_every_folder_it_made(cli, tmp_path):
+    (tmp_path / "spec.yaml").write_text(BAD)
+    result = cli("build", tmp_path / "spec.yaml", "-o", tmp_path / "new" / "keys")
+    assert result.code == 2 and "b.logits" in result.err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["spec.yaml"]
+
+
+def test_a_dir_name_too_long_reports_the_spec_first(cli, tmp_path):
+    (tmp_path / "spec.yaml").write_text(BAD)
+    result = cli("build", tmp_path / "spec.yaml", "-o", tmp_path / ("d" * 300))
+    assert result.code == 2 and "b.logits" in result.err
+    (tmp_path / "spec.yaml").write_text(SPEC)
+    result = cli("build", tmp_path / "spec.yaml", "-o", tmp_path / ("d" * 300))
+    assert result.code == 1
+    assert result.err.strip() == (f"{tmp_path / 'spec.yaml'}: build failed: cannot write to {tmp_path / ('d' * 300)}: "
+                                  "File name too long")
