@@ -152,3 +152,15 @@ def test_python_api_and_jupyter():
     assert "probabilities" in s.answers and s.steps
     assert s.problem.id == "problem"
     assert r"\section*" in s.to_latex()
+
+
+def test_the_command_exits_quickly_with_its_output_flushed_and_its_status(tmp_path):
+    import sys
+    from derive.cli import QUICK_EXIT
+    assert "variants" not in QUICK_EXIT            # it may own worker processes: the usual exit
+    (tmp_path / "bad.yaml").write_text("title: T\nproblems:\n  - id: a\n    kind: softmax\n    logits: [1, x]\n")
+    for args, code, stream, text in [
+            (["build", "--no-pdf", "-o", "out"], 0, "stdout", "12 problems solved and checked; wrote out/worksheet.tex"),
+            (["build", "bad.yaml", "--no-pdf", "-o", "out"], 2, "stderr", "bad.yaml:5: a.logits[1]: expected a number")]:
+        run = subprocess.run([sys.executable, "-m", "derive.cli", *args], cwd=tmp_path, capture_output=True, text=True)
+        assert run.returncode == code and text in getattr(run, stream)
