@@ -42,6 +42,7 @@ class AnswerSpec:
     shape: bool = False              # a shape (a count that no scaling slip touches)
     depends: tuple[str, ...] = ()    # the answers it is computed from (follow-through marking, §12)
     update_of: str | None = None     # the answer holding the value this one updates (§12's update rule)
+    needs: str | None = None         # a field that must be given for the answer to be produced (`upstream`)
 
 
 @dataclass(frozen=True)
@@ -104,8 +105,9 @@ class Kind:
         raise NotImplementedError(f"kind {self.name} has no recompute")
 
     def answer_names(self, p: Problem) -> list[str]:
-        """The answers this problem produces (default: all declared)."""
-        return list(self.answers)
+        """The answers this problem produces (default: all declared, but those whose `needs` field is not given)."""
+        return [name for name, spec in self.answers.items()
+                if spec.needs is None or getattr(p.fields, spec.needs) is not None]
 
     def spec_of(self, answer: str) -> AnswerSpec:  # noqa: D401
         """The AnswerSpec of an answer name as the solution gives it (a kind with prefixed names overrides)."""

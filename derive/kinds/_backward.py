@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any
+from typing import Any, Callable
 
 from . import _dense_exact as E
 from . import _dense_num as N
@@ -144,6 +144,15 @@ def step(p_: Any, g: Any, eta: Any, decay: Any) -> Any:
     if isinstance(g, N.Carried):
         return N.step(p_, g, eta, decay)
     return E.sub(p_, E.mul(eta, E.add(g, E.mul(decay, p_)) if not E.is_zero(decay) else g))
+
+
+def stepped(before: Any, g: Any, eta: Any, decay: Any, rule: Callable[[Any, Any, Any, Any], Any] = step) -> Any:
+    """`rule(p, g, η, λ)` entry by entry over nested values, given numbers made exact (None, no bias, kept)."""
+    if before is None or g is None:
+        return None
+    if isinstance(before, list):
+        return [stepped(b, gv, eta, decay, rule) for b, gv in zip(before, g)]
+    return rule(E.num(before), E.num(g), eta, decay)
 
 
 def update(layers: list[L.Layer], back: Backward, lr: Any, decay: Any = 0) -> tuple[list, list]:

@@ -13,9 +13,10 @@ from typing import Any, Callable
 import sympy
 
 from . import _dense_num as N
+from . import _layers as L
 from ._dense_num import Carried
 
-SIZE_LIMIT = 100         # nodes of one expression past which it is carried as a 50-digit decimal
+SIZE_LIMIT = L.SIZE_LIMIT  # nodes of one expression past which it is carried as a 50-digit decimal
 BIG = 10 ** 9            # the size of a carried value: anything it touches is carried
 ZERO, ONE, MINUS = Fraction(0), Fraction(1), Fraction(-1)
 
@@ -33,22 +34,12 @@ def num(x: Any) -> Any:
 
 def sym(x: Any) -> Any:
     """A value as SymPy (a carried value as its checked 50-digit Float)."""
-    if isinstance(x, Fraction):
-        return sympy.Rational(x.numerator, x.denominator)
-    if isinstance(x, int):
-        return sympy.Integer(x)
-    if isinstance(x, Carried):
-        return x.shown()
-    return x
+    return x.shown() if isinstance(x, Carried) else L.sym(x)
 
 
 def to_sympy(x: Any) -> Any:
     """Nested lists of values as SymPy (None kept)."""
-    if x is None:
-        return None
-    if isinstance(x, list):
-        return [to_sympy(v) for v in x]
-    return sym(x)
+    return L.to_sympy(x, sym)
 
 
 def is_approx(x: Any) -> bool:

@@ -11,7 +11,7 @@ from typing import Any, Callable
 from ..problem import Problem
 from ..slipkit import Answers, Slip, Variant, negated, nonzero, setting, transposed
 from . import _dense_exact as E
-from ._backward import step
+from ._backward import step, stepped
 from ._dense_parse import RANDOM
 
 
@@ -106,16 +106,10 @@ def _updates(p: Problem, a: Answers, step: Callable[[Any, Any, Any, Any], Any], 
     """updated_weights and updated_biases redone as step(before, gradient, η, λ) from the exact answers (the
     gradients `gw`, `gb` when given, else the exact ones)."""
     eta, lam = E.num(p.fields.learning_rate), E.num(p.fields.weight_decay or 0)
-
-    def redo(before: Any, g: Any) -> Any:
-        """The step, entry by entry (None, no bias, kept)."""
-        if before is None or g is None:
-            return None
-        if isinstance(before, list):
-            return [redo(b, gv) for b, gv in zip(before, g)]
-        return step(E.num(before), E.num(g), eta, lam)
-    return {"updated_weights": E.to_sympy(redo(a["weights"], a["grad_weights"] if gw is None else gw)),
-            "updated_biases": E.to_sympy(redo(a["biases"], a["grad_biases"] if gb is None else gb))}
+    gw = a["grad_weights"] if gw is None else gw
+    gb = a["grad_biases"] if gb is None else gb
+    return {"updated_weights": E.to_sympy(stepped(a["weights"], gw, eta, lam, step)),
+            "updated_biases": E.to_sympy(stepped(a["biases"], gb, eta, lam, step))}
 
 
 def _plain(b: Any, g: Any, eta: Any, lam: Any) -> Any:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import sympy
@@ -145,13 +145,13 @@ def sym(x: Any) -> sympy.Expr:
     return x
 
 
-def to_sympy(x: Any) -> Any:
-    """Nested lists of values as SymPy (None kept)."""
+def to_sympy(x: Any, one: Callable[[Any], Any] | None = None) -> Any:
+    """Nested lists of values as SymPy (None kept), each through `one` (default: sym)."""
     if x is None:
         return None
     if isinstance(x, list):
-        return [to_sympy(v) for v in x]
-    return sym(x)
+        return [to_sympy(v, one) for v in x]
+    return (one or sym)(x)
 
 
 def _size(x: sympy.Basic, limit: int) -> tuple[int, bool]:

@@ -13,7 +13,7 @@ import re
 from ..latex import Latex, decimal, decimals, is_plain, matrix, terminating
 from ..render import WIDE, width
 from . import _dense_exact as E
-from ._dense_show import LONG_CELL, LONG_EXACT, Approx
+from ._dense_show import LONG_CELL, LONG_EXACT, Approx, cat  # noqa: F401 (cat is this module's too)
 
 __all__ = ["ex", "shown", "value", "eq", "sub", "cat", "col", "mat", "visible"]
 WIDE_COMMANDS = re.compile(r"\\(sigma|tanh|odot|approx|delta|left|right)(?![A-Za-z])")
@@ -115,12 +115,6 @@ def sub(x: Any, d: int) -> Latex:
     """A value inside a substitution (its decimals, marked, when the exact form is long)."""
     text, approximate = shown(x, d)
     return Approx(text) if approximate else Latex(text)
-
-
-def cat(*pieces: str) -> Latex:
-    """Concatenated pieces, keeping the mark of one shown by its decimals."""
-    text = "".join(pieces)
-    return Approx(text) if any(isinstance(p, Approx) for p in pieces) else Latex(text)
 
 
 def visible(line: str) -> int:

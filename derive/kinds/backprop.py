@@ -17,7 +17,7 @@ from . import _dense_steps as D
 from ._dense_given import given_layers, given_numbers
 from ._dense_graph import show_graph
 from . import _layers as L
-from ._backward import backward, step, update
+from ._backward import backward, stepped, update
 from ._dense_recompute import recompute
 from ._dense_slips import BACKPROP_SLIPS
 
@@ -169,15 +169,7 @@ def follow(p: Problem, answer: str, given: dict[str, Any]) -> Any:
     layers = L.resolve(p, len(p.fields.inputs[0]))
     before = [layer.weights if source == "grad_weights" else layer.bias for layer in layers]
     eta, lam = E.num(p.fields.learning_rate), E.num(decay(p))
-
-    def redo(b: Any, g: Any) -> Any:
-        """The step, entry by entry (None, no bias, kept)."""
-        if b is None or g is None:
-            return None
-        if isinstance(b, list):
-            return [redo(bv, gv) for bv, gv in zip(b, g)]
-        return step(E.num(b), E.num(g), eta, lam)
-    return N.escalating(lambda: E.to_sympy(redo(before, given[source])))
+    return N.escalating(lambda: E.to_sympy(stepped(before, given[source], eta, lam)))
 
 
 class Backprop(Kind):

@@ -356,9 +356,9 @@ class BatchNorm(Kind):
                "variance": AnswerSpec(depends=("mean",)),
                "normalized": AnswerSpec(depends=("mean", "variance")),
                "output": AnswerSpec(depends=("normalized", "mean", "variance")),
-               "grad_x": AnswerSpec(depends=("normalized", "variance")),
-               "grad_gamma": AnswerSpec(depends=("normalized",)),
-               "grad_beta": AnswerSpec()}
+               "grad_x": AnswerSpec(depends=("normalized", "variance"), needs="upstream"),
+               "grad_gamma": AnswerSpec(depends=("normalized",), needs="upstream"),
+               "grad_beta": AnswerSpec(needs="upstream")}
     slips = (
         Slip("variance_for_std", "the variance used where the standard deviation belongs", variance_for_std),
         Slip("std_for_variance", "the standard deviation given where the variance belongs", std_for_variance),
@@ -374,10 +374,6 @@ class BatchNorm(Kind):
     validate = delegate()
     solve = delegate()
     recompute = delegate()
-
-    def answer_names(self, p: Problem) -> list[str]:
-        names = list(self.answers)
-        return names if p.fields.upstream is not None else names[:4]
 
     follow = delegate()   # SPEC §12: redo an answer from the student's own earlier ones
 

@@ -359,9 +359,9 @@ class LayerNorm(Kind):
                "variance": AnswerSpec(depends=("mean",)),
                "normalized": AnswerSpec(depends=("mean", "variance")),
                "output": AnswerSpec(depends=("normalized", "mean", "variance")),
-               "grad_x": AnswerSpec(depends=("normalized", "variance")),
-               "grad_gamma": AnswerSpec(depends=("normalized",)),
-               "grad_beta": AnswerSpec()}
+               "grad_x": AnswerSpec(depends=("normalized", "variance"), needs="upstream"),
+               "grad_gamma": AnswerSpec(depends=("normalized",), needs="upstream"),
+               "grad_beta": AnswerSpec(needs="upstream")}
     slips = (
         Slip("ln_batch_axis", "normalized over the batch axis (batch norm's statistics) instead of the features",
              batch_axis),
@@ -383,10 +383,6 @@ class LayerNorm(Kind):
     validate = delegate()
     solve = delegate()
     recompute = delegate()
-
-    def answer_names(self, p: Problem) -> list[str]:
-        names = list(self.answers)
-        return names if p.fields.upstream is not None else names[:4]
 
     follow = delegate()   # SPEC §12: redo an answer from the student's own earlier ones
 

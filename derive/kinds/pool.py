@@ -195,7 +195,7 @@ class Pool(Kind):
     name = "pool"
     summary = "max or average pooling, per channel, with padding and ceil_mode; with upstream, the backward pass"
     fields = FIELDS
-    answers = {"output": AnswerSpec(), "grad_image": AnswerSpec()}
+    answers = {"output": AnswerSpec(), "grad_image": AnswerSpec(needs="upstream")}
     # Gradient-only slips come first: where one explains the gradient as well as a slip of the whole pass (the mode
     # swapped), the narrower one is named; a slip that also explains wrong outputs explains more and wins anyway.
     slips = (Slip("pool_max_grad_ties", "the max-pool gradient sent to every tied maximum", max_ties),
@@ -221,10 +221,6 @@ class Pool(Kind):
     validate = delegate()
     solve = delegate()
     recompute = delegate()
-
-    def answer_names(self, p: Problem) -> list[str]:
-        """The output; with upstream, grad_image too."""
-        return ["output"] + (["grad_image"] if p.fields.upstream is not None else [])
 
     def given(self, p: Problem) -> list[tuple[str, Latex]]:
         """The question sheet's data, without padding 0 and ceil_mode false (the defaults)."""
