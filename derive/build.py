@@ -40,12 +40,14 @@ def default_spec() -> tuple[Path, str]:
 
 
 def solve_all(sheet: Worksheet, limits: Limits, questions: bool = False,
-              solved: Callable[[Solution], None] | None = None) -> list:
+              solved: Callable[[Solution], None] | None = None, *, outputs: tuple[str, ...] | None = None) -> list:
     """Solve, check and render every problem, each under the time limit; a SpecError lists every bad problem.
-    `solved` is told of each solution in order while every problem so far has been solved."""
+    `solved` is told of each solution in order while every problem so far has been solved; `outputs` are what
+    is rendered with each (default: JSON and the key's LaTeX, and the question sheet's with `questions`)."""
     from .engine import solve
     solutions, messages = [], []
-    outputs = ("json", "tex", "questions") if questions else ("json", "tex")
+    if outputs is None:
+        outputs = ("json", "tex", "questions") if questions else ("json", "tex")
     for problem in sheet.problems:
         try:
             solutions.append(solve(problem, limits=limits, outputs=outputs))
@@ -72,16 +74,17 @@ def build_spec(spec: str | Path, out: str | Path = "build", *, pdf: bool = True,
         if work is not None:
             live = livetex.start([work / name for name in documents], [fixed_preamble()] * len(documents))
         from .jsonout import document_json
-        from .render import document_parts, problem_fragment, render_document
+        from .render import document_parts, problem_fragment
         from .spec import load
         sheet = load(spec, limits, name=shown or str(spec))
-        if live is not None and not live.extend([document_parts(sheet, q)[0] for q in documents.values()]):
+        parts = {name: document_parts(sheet, q) for name, q in documents.items()}
+        if live is not None and not live.extend([head for head, _ in parts.values()]):
             live = None
         solved = None if live is None else lambda s: live.send([problem_fragment(s, q) for q in documents.values()])
         solutions = solve_all(sheet, limits, questions, solved)
-        texts = {f"{stem}.tex": render_document(sheet, solutions), f"{stem}.json": document_json(sheet, solutions)}
-        if questions:
-            texts[f"{stem}-questions.tex"] = render_document(sheet, solutions, questions=True)
+        tex = {name: head + "".join(problem_fragment(s, documents[name]) for s in solutions) + tail
+               for name, (head, tail) in parts.items()}      # what render_document gives, from the parts made once
+        texts = {f"{stem}.tex": tex[f"{stem}.tex"], f"{stem}.json": document_json(sheet, solutions), **tex}
         check_destinations(out, outputs)
         work = work or staging_folder(out, stem)
         return write_all(work, out, texts, pdf, live, shown or spec, len(solutions))

@@ -10,13 +10,12 @@ from typing import Any
 
 import sympy
 
-from ..grading.judge import make_rule
+from ..grading.judge import HALF, SCALE, make_rule
+from ..grading.match import index_text
 from ..jsonout import value_json
 from ..rules import Rule, rule_for
 from ..values import evaluate, leaves
 
-HALF = sympy.Rational(1, 2)
-SCALE = sympy.Rational(1, 10**6)     # §12's scale rule: the only rule for an exact 0 in sigfig and decimals
 
 
 @dataclass(frozen=True)
@@ -32,7 +31,7 @@ class Blank:
     @property
     def label(self) -> str:
         """`probabilities[0]`, `layers[1].params`, `loss`: where the number sits in its answer."""
-        return self.answer + "".join(f"[{i}]" if isinstance(i, int) else f".{i}" for i in self.index)
+        return index_text(self.answer, self.index)
 
 
 def number_text(x: int | float) -> str:

@@ -35,10 +35,9 @@ def solved(spec: str, limits: Limits, ids: list[tuple[str, str]], seed: int | No
     """Each variant's worksheet and checked solutions (a SpecError names the variant that failed)."""
     out = []
     for vid, name in ids:
-        sheet = load(spec, limits, name=spec, variant=vid, seed=seed) if vid or seed is not None \
-            else load(spec, limits, name=spec)
+        sheet = load(spec, limits, name=spec, variant=vid, seed=seed)
         try:
-            out.append((vid, name, sheet, solve_all(sheet, limits)))
+            out.append((vid, name, sheet, solve_all(sheet, limits, outputs=())))   # no .tex or .json to render
         except SpecError as exc:
             if vid:
                 raise SpecError([type(m)(f"variant {vid}: {m.words}", m.file, m.line, m.path)

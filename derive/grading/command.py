@@ -32,11 +32,15 @@ class Sheets:
         variant, seed = answers_meta(doc)
         variant = self.args.variant if self.args.variant is not None else (variant or "")
         seed = self.args.seed if self.args.seed is not None else seed
+        sheet, session = self.sheet(variant, seed)
+        return sheet, doc, session, variant
+
+    def sheet(self, variant: str, seed: int | None) -> tuple[Any, Session]:
+        """The spec loaded as (variant, seed), once, with its grading session."""
         key = (variant, seed)
         if key not in self.loaded:
             self.loaded[key] = (load(self.args.spec, self.limits, variant=variant, seed=seed), Session(self.limits))
-        sheet, session = self.loaded[key]
-        return sheet, doc, session, variant
+        return self.loaded[key]
 
 
 def run(args: Any) -> int:
@@ -46,10 +50,7 @@ def run(args: Any) -> int:
     try:
         limits = Limits().with_overrides(list(getattr(args, "limit", None) or []))
         sheets = Sheets(args, limits)
-        if args.variant is not None or args.seed is not None:
-            load(args.spec, limits, variant=args.variant or "", seed=args.seed)   # a bad spec fails first
-        else:
-            load(args.spec, limits)
+        sheets.sheet(args.variant or "", args.seed)     # a bad spec fails first
     except SpecError as exc:
         return _bad(exc)
     given = args.answers if isinstance(args.answers, list) else [args.answers]
