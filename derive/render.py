@@ -10,6 +10,7 @@ import sympy
 
 from .latex import Latex, group_int, tex
 from .prose import escape, to_latex
+from .values import has_mapping
 
 
 def finalize(value: Any) -> str:
@@ -180,13 +181,12 @@ def _item(solution: Any, questions: bool) -> dict[str, Any]:
     """What the problem template needs of one solution."""
     p = solution.problem
     return {"problem": p, "solution": solution, "given": p.definition.given(p) if questions else [],
-            "answers": [a for a in solution.answer_list if not _has_dict(a.value)]}
+            "answers": boxed(solution)}
 
 
-def _has_dict(value: Any) -> bool:
-    if isinstance(value, dict):
-        return True
-    return isinstance(value, list) and any(_has_dict(v) for v in value)
+def boxed(solution: Any) -> list:
+    """The answers the key's box shows (a layer table's mappings are shown by its figure instead)."""
+    return [a for a in solution.answer_list if not has_mapping(a.value)]
 
 
 class Prose(str):
@@ -219,10 +219,9 @@ def notebook_latex(solution: Any) -> str:
         rows.extend(step.math)
     d = solution.problem.digits
     from .latex import chain
-    for a in solution.answer_list:
-        if not _has_dict(a.value):
-            rows.append(r"\boxed{%s}" % chain(a.symbol or Latex(r"\text{%s}" % _mathjax_text(a.name)), a.value,
-                                              approx_digits=d))
+    for a in boxed(solution):
+        rows.append(r"\boxed{%s}" % chain(a.symbol or Latex(r"\text{%s}" % _mathjax_text(a.name)), a.value,
+                                          approx_digits=d))
     return "$$\\begin{array}{l}" + r" \\[4pt] ".join(rows) + r"\end{array}$$"
 
 

@@ -8,9 +8,8 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-from ..render import Prose, Rows, answer_line, display
+from ..render import Prose, Rows, answer_line, boxed, display
 from ..resources import resource
-from ..values import has_mapping
 from .figures import figure_html
 from .htmltext import inline_math, math_html, prose_html
 
@@ -34,11 +33,6 @@ def environment() -> jinja2.Environment:
 def answer_math(answer: Any, digits: int) -> Markup:
     """`symbol = exact ≈ decimal` for the answers box, as display MathML."""
     return math_html(display(answer_line(answer, digits)), True)
-
-
-def boxed(solution: Any) -> list:
-    """The answers the key's box shows (a layer table's mappings are shown by its figure instead)."""
-    return [a for a in solution.answer_list if not has_mapping(a.value)]
 
 
 def given_data(problem: Any) -> list[tuple[str, Markup, bool]]:
