@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any, Iterator
 
 from .latex import Latex
 from .texmath import COMMANDS, MathError, parse
@@ -26,6 +27,7 @@ for _ch, _cmd in zip("ΓΔΘΛΞΠΦΨΩ", "Gamma Delta Theta Lambda Xi Pi Phi P
     UNICODE[_ch] = rf"\ensuremath{{\{_cmd}}}"
 
 MATH_COMMANDS = COMMANDS     # the whitelist, kept under its old name
+DOLLAR = re.compile(r"(?<!\\)\$")  # a `$` that opens or closes math (`\$` is a dollar sign)
 
 
 class UnsafeText(ValueError):
@@ -59,7 +61,7 @@ def check_math(math: str) -> Latex:
 def inline(text: str) -> Latex:
     """One paragraph: text escaped, `$…$` checked and kept; a `\\$` is a literal dollar."""
     out = []
-    pieces = re.split(r"(?<!\\)\$", text)
+    pieces = DOLLAR.split(text)
     if len(pieces) % 2 == 0:
         raise UnsafeText("unclosed $ (write \\$ for a dollar sign)")
     for i, piece in enumerate(pieces):
@@ -75,18 +77,16 @@ def breakable(math: str) -> Latex:
     return Latex(math.replace(", ", ",\\allowbreak "))
 
 
-def to_latex(text: str) -> Latex:
-    """Paragraphs (blank-line separated) and `- ` bullet lists, safely typeset."""
-    blocks = re.split(r"\n\s*\n", str(text).strip())
-    out = []
-    for block in blocks:
-        lines = [ln.strip() for ln in block.splitlines() if ln.strip()]
+def blocks(text: str) -> Iterator[tuple[str, Any]]:
+    """Paragraphs (blank-line separated) and `- ` bullet lists, in order: ("para", text) or ("items", [text, …])
+    (the one reading of spec prose, for the LaTeX key and the HTML alike)."""
+    for block in re.split(r"\n\s*\n", str(text).strip()):
         items: list[str] = []
         para: list[str] = []
-        for ln in lines:
+        for ln in (ln.strip() for ln in block.splitlines() if ln.strip()):
             if ln.startswith("- "):
                 if para:
-                    out.append(inline(" ".join(para)))
+                    yield "para", " ".join(para)
                     para = []
                 items.append(ln[2:])
             elif items and not para:
@@ -94,7 +94,13 @@ def to_latex(text: str) -> Latex:
             else:
                 para.append(ln)
         if items:
-            out.append(Latex(r"\begin{itemize}" + "".join(r"\item " + inline(i) for i in items) + r"\end{itemize}"))
+            yield "items", items
         if para:
-            out.append(inline(" ".join(para)))
+            yield "para", " ".join(para)
+
+
+def to_latex(text: str) -> Latex:
+    """Paragraphs (blank-line separated) and `- ` bullet lists, safely typeset."""
+    out = [Latex(r"\begin{itemize}" + "".join(r"\item " + inline(i) for i in body) + r"\end{itemize}")
+           if kind == "items" else inline(body) for kind, body in blocks(text)]
     return Latex("\n\n".join(out))

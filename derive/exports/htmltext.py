@@ -3,10 +3,9 @@
 A formula the converter cannot read is shown as its LaTeX source in a `<code>` element, escaped."""
 from __future__ import annotations
 
-import re
-
 from markupsafe import Markup, escape
 
+from ..prose import DOLLAR, blocks
 from .mathml import MathMLError, to_mathml
 
 
@@ -25,7 +24,7 @@ def inline_math(tex: str) -> str:
 
 def inline(text: str) -> Markup:
     """One paragraph: words escaped, `$…$` as inline MathML, `\\$` a literal dollar."""
-    pieces = re.split(r"(?<!\\)\$", text)
+    pieces = DOLLAR.split(text)
     if len(pieces) % 2 == 0:               # an unclosed $ (refused at load for statements): shown as written
         return escape(text)
     out = Markup("")
@@ -35,26 +34,10 @@ def inline(text: str) -> Markup:
 
 
 def prose_html(text: str | None) -> Markup:
-    """Paragraphs (blank-line separated) and `- ` bullet lists, as the LaTeX key reads them."""
+    """Paragraphs (blank-line separated) and `- ` bullet lists, as the LaTeX key reads them (prose.blocks)."""
     if not text:
         return Markup("")
-    out = []
-    for block in re.split(r"\n\s*\n", str(text).strip()):
-        items: list[str] = []
-        para: list[str] = []
-        for line in (ln.strip() for ln in block.splitlines() if ln.strip()):
-            if line.startswith("- "):
-                if para:
-                    out.append(Markup("<p>") + inline(" ".join(para)) + Markup("</p>"))
-                    para = []
-                items.append(line[2:])
-            elif items and not para:
-                items[-1] += " " + line
-            else:
-                para.append(line)
-        if items:
-            out.append(Markup("<ul>") + Markup("").join(Markup("<li>") + inline(i) + Markup("</li>")
-                                                       for i in items) + Markup("</ul>"))
-        if para:
-            out.append(Markup("<p>") + inline(" ".join(para)) + Markup("</p>"))
+    out = [Markup("<ul>") + Markup("").join(Markup("<li>") + inline(i) + Markup("</li>") for i in body)
+           + Markup("</ul>") if kind == "items" else Markup("<p>") + inline(body) + Markup("</p>")
+           for kind, body in blocks(text)]
     return Markup("\n").join(out)
